@@ -1,0 +1,443 @@
+"""Shared foundations: text-input validation, constraint tables, estimator base.
+
+Everything here is light (numpy, scikit-learn) and imported by every task module.
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.multiclass import type_of_target
+
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning, InvalidParameterError
+
+__all__ = [
+    "BaseTextEstimator",
+    "HasMethods",
+    "Interval",
+    "NgramRange",
+    "Options",
+    "check_texts",
+    "check_classification_targets",
+    "validate_params",
+]
+
+_TEXT_CONTAINERS = "a list, tuple, numpy array, pandas Series or one-column DataFrame of str"
+
+
+# --------------------------------------------------------------------------- #
+# Constraint tables
+#
+# Each estimator declares ``_parameter_constraints = {"name": [c1, c2, ...]}``;
+# a value is valid when it satisfies any one constraint.  Subclasses extend
+# the table with ``{**Parent._parameter_constraints, "new": [...]}``.
+# A constraint is one of: ``None``, a type, ``callable``, ``"boolean"``,
+# ``"random_state"``, or an instance of the small classes below.
+# --------------------------------------------------------------------------- #
+
+
+class Interval:
+    """Numbers of a type in a range.
+
+    Parameters
+    ----------
+    type : {numbers.Integral, numbers.Real}
+        Accepted number type; ``bool`` is never accepted.
+    left, right : float or None
+        Bounds; None means unbounded.
+    closed : {"both", "left", "right", "neither"}, default="both"
+        Which bounds are included.
+    """
+
+    def __init__(self, type, left, right, *, closed="both"):
+        self.type = type
+        self.left = left
+        self.right = right
+        self.closed = closed
+
+    def is_satisfied_by(self, value):
+        if isinstance(value, bool) or not isinstance(value, self.type):
+            return False
+        if isinstance(value, float) and math.isnan(value):
+            return False
+        if self.left is not None:
+            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
+                return False
+        if self.right is not None:
+            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self):
+        kind = "an int" if self.type is numbers.Integral else "a float"
+        lb = "[" if self.closed in ("both", "left") else "("
+        rb = "]" if self.closed in ("both", "right") else ")"
+        left = "-inf" if self.left is None else self.left
+        right = "inf" if self.right is None else self.right
+        return f"{kind} in the range {lb}{left}, {right}{rb}"
+
+
+class Options:
+    """One of a fixed set of values.
+
+    Parameters
+    ----------
+    options : iterable
+        The accepted values.
+    """
+
+    def __init__(self, options):
+        self.options = tuple(options)
+
+    def is_satisfied_by(self, value):
+        try:
+            return value in self.options
+        except TypeError:  # unhashable / incomparable values
+            return False
+
+    def __str__(self):
+        return "one of {" + ", ".join(repr(o) for o in self.options) + "}"
+
+
+class HasMethods:
+    """Any object with the given methods.
+
+    Parameters
+    ----------
+    methods : list of str
+        Method names the object must have.
+    """
+
+    def __init__(self, methods):
+        self.methods = list(methods)
+
+    def is_satisfied_by(self, value):
+        return all(callable(getattr(value, m, None)) for m in self.methods)
+
+    def __str__(self):
+        return "an object implementing " + ", ".join(repr(m) for m in self.methods)
+
+
+class NgramRange:
+    """A ``(min_n, max_n)`` tuple of ints with ``1 <= min_n <= max_n``."""
+
+    def is_satisfied_by(self, value):
+        return (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
+            and 1 <= value[0] <= value[1]
+        )
+
+    def __str__(self):
+        return "a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n"
+
+
+def _satisfies(constraint, value):
+    if constraint is None:
+        return value is None
+    if constraint is callable:
+        return callable(value)
+    if constraint == "boolean":
+        return isinstance(value, (bool, np.bool_))
+    if constraint == "random_state":
+        return value is None or isinstance(value, (numbers.Integral, np.random.RandomState)) and not isinstance(value, bool)
+    if isinstance(constraint, type):
+        return isinstance(value, constraint) and not (constraint is not bool and isinstance(value, bool))
+    return constraint.is_satisfied_by(value)
+
+
+def _describe(constraint):
+    if constraint is None:
+        return "None"
+    if constraint is callable:
+        return "a callable"
+    if constraint == "boolean":
+        return "a bool"
+    if constraint == "random_state":
+        return "an int, a numpy RandomState or None"
+    if isinstance(constraint, type):
+        return f"an instance of {constraint.__name__!r}"
+    return str(constraint)
+
+
+def validate_params(estimator):
+    """Check every parameter of ``estimator`` against its constraint table.
+
+    Parameters
+    ----------
+    estimator : BaseTextEstimator
+        The estimator whose ``get_params(deep=False)`` is checked against
+        ``type(estimator)._parameter_constraints``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the parameter, the estimator, what is allowed and what was given.
+    """
+    table = type(estimator)._parameter_constraints
+    name = type(estimator).__name__
+    for param, value in estimator.get_params(deep=False).items():
+        if param not in table:
+            raise RuntimeError(f"{name}._parameter_constraints has no entry for {param!r}")
+        constraints = table[param]
+        if any(_satisfies(c, value) for c in constraints):
+            continue
+        allowed = [_describe(c) for c in constraints]
+        allowed = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
+        raise InvalidParameterError(
+            f"The {param!r} parameter of {name} must be {allowed}. Got {value!r} instead."
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Input validation
+# --------------------------------------------------------------------------- #
+
+
+def _is_missing(x):
+    if x is None:
+        return True
+    if isinstance(x, float) and math.isnan(x):
+        return True
+    try:  # pandas.NA / NaT without importing pandas
+        return type(x).__name__ in ("NAType", "NaTType")
+    except Exception:  # pragma: no cover
+        return False
+
+
+def _bad_item_error(name, i, x):
+    where = f"{name}[{i}]"
+    if _is_missing(x):
+        return ValueError(
+            f"{where} is a missing value ({x!r}); every sample must be a str. "
+            "Drop or fill missing texts first (empty strings are valid)."
+        )
+    if isinstance(x, (bytes, bytearray)):
+        return TypeError(f"{where} is bytes, expected str; decode it first, e.g. x.decode('utf-8').")
+    if isinstance(x, (list, tuple, np.ndarray, set, frozenset, dict)):
+        return TypeError(
+            f"{where} is a {type(x).__name__}, expected one str per sample; "
+            "if these are tokens, join them into one string."
+        )
+    return TypeError(f"{where} is {type(x).__name__} ({x!r}), expected str.")
+
+
+def check_texts(X, *, name="X"):
+    """Validate a collection of texts and return it as a list of str.
+
+    Parameters
+    ----------
+    X : list, tuple, ndarray, pandas Series or one-column DataFrame of str
+        The texts. Empty strings are valid.
+    name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    texts : list of str
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not a collection of texts, or an item is not a str; the
+        message names the position of the first bad item.
+    ValueError
+        If ``X`` is empty, has the wrong shape, or holds a missing value.
+
+    Examples
+    --------
+    >>> from nlpipe.base import check_texts
+    >>> check_texts(("a b", ""))
+    ['a b', '']
+    >>> check_texts(["ok", None])
+    Traceback (most recent call last):
+    ...
+    ValueError: X[1] is a missing value (None); every sample must be a str. Drop or fill missing texts first (empty strings are valid).
+    """
+    if X is None:
+        raise TypeError(f"{name} is None; expected {_TEXT_CONTAINERS}.")
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"{name} is a single {type(X).__name__}; expected {_TEXT_CONTAINERS}. "
+            "Wrap a single text in a list: [text]."
+        )
+    kind = type(X).__name__
+    module = type(X).__module__ or ""
+    if module.startswith("pandas"):
+        if kind == "DataFrame":
+            if X.shape[1] != 1:
+                cols = list(X.columns)
+                raise ValueError(
+                    f"{name} is a DataFrame with {X.shape[1]} columns {cols[:5]}; pass the text "
+                    f"column alone, e.g. {name}[{cols[0]!r}]" if cols else
+                    f"{name} is a DataFrame with no columns; expected one text column."
+                )
+            X = X.iloc[:, 0]
+        if type(X).__name__ == "Series":
+            values = X.tolist()
+        else:
+            raise TypeError(f"{name} is a pandas {kind}; expected {_TEXT_CONTAINERS}.")
+    elif isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.shape[1] == 1:
+            X = X[:, 0]
+        if X.ndim != 1:
+            raise ValueError(f"{name} must be 1-D (one text per sample); got an array of shape {X.shape}.")
+        values = X.tolist()
+    elif hasattr(X, "tocsr") or isinstance(X, (dict, set, frozenset)):
+        raise TypeError(f"{name} is a {kind}; expected {_TEXT_CONTAINERS}.")
+    else:
+        try:
+            values = list(X)
+        except TypeError:
+            raise TypeError(f"{name} is a {kind}; expected {_TEXT_CONTAINERS}.") from None
+    if not values:
+        raise ValueError(f"{name} contains 0 texts; at least 1 is required.")
+    if not all(isinstance(x, str) for x in values):
+        for i, x in enumerate(values):
+            if not isinstance(x, str):
+                raise _bad_item_error(name, i, x)
+    return values
+
+
+def _n_samples(y):
+    shape = getattr(y, "shape", None)
+    return shape[0] if shape is not None and len(shape) else len(y)
+
+
+def check_classification_targets(y, n_samples, *, name="y"):
+    """Validate classification targets against ``n_samples`` texts.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,), list of label lists, or indicator matrix
+        Class labels (str or int), one label collection per sample for
+        multilabel problems, or a 0/1 indicator matrix (dense or sparse).
+    n_samples : int
+        Number of texts the labels go with.
+    name : str, default="y"
+        Name used in error messages.
+
+    Returns
+    -------
+    y : ndarray, list of tuple, or indicator matrix
+        The labels, ready for fitting.
+    kind : {"single", "lists", "indicator"}
+        Single-label, multilabel as label collections, or multilabel indicator.
+    """
+    if y is None:
+        raise ValueError(f"This estimator requires {name} to be passed, but {name} is None.")
+    if isinstance(y, (str, bytes)):
+        raise TypeError(f"{name} is a single {type(y).__name__}; expected one label per sample.")
+    if type(y).__name__ == "DataFrame":
+        y = y.to_numpy() if y.shape[1] > 1 else y.iloc[:, 0]
+    if hasattr(y, "tocsr"):  # sparse indicator matrix
+        if y.shape[0] != n_samples:
+            raise ValueError(f"X and {name} have different lengths: {n_samples} texts but {y.shape[0]} label rows.")
+        return y.tocsr(), "indicator"
+    if type(y).__name__ == "Series":
+        y = y.tolist()
+    n_y = _n_samples(y)
+    if n_y != n_samples:
+        raise ValueError(f"X and {name} have different lengths: {n_samples} texts but {n_y} labels.")
+
+    if not isinstance(y, np.ndarray):
+        y = list(y)
+        collections = [isinstance(v, (list, tuple, set, frozenset, np.ndarray)) for v in y]
+        if any(collections):
+            if not all(collections):
+                i = collections.index(False)
+                raise TypeError(
+                    f"{name}[{i}] is a {type(y[i]).__name__} but other samples have label lists; "
+                    "for multilabel targets give every sample a list of labels (possibly empty)."
+                )
+            for i, labels in enumerate(y):
+                for lab in labels:
+                    if _is_missing(lab) or not isinstance(lab, (str, numbers.Integral)) or isinstance(lab, bool):
+                        raise TypeError(f"{name}[{i}] holds {lab!r}; labels must be str or int.")
+            return [tuple(sorted(set(v), key=str)) for v in y], "lists"
+        for i, v in enumerate(y):
+            if _is_missing(v):
+                raise ValueError(f"{name}[{i}] is a missing value ({v!r}); every sample needs a label.")
+        y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        target = type_of_target(y)
+        if target != "multilabel-indicator":
+            raise ValueError(f"{name} is 2-D but not a 0/1 multilabel indicator matrix (type: {target}).")
+        return y, "indicator"
+    if y.ndim == 2:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {y.shape}.")
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(np.isnan(y))
+        if bad.size:
+            raise ValueError(f"{name}[{bad[0]}] is a missing value (nan); every sample needs a label.")
+    if y.dtype.kind == "O":
+        kinds = {type(v) for v in y.tolist()}
+        if any(k is bytes for k in kinds):
+            i = next(i for i, v in enumerate(y.tolist()) if isinstance(v, bytes))
+            raise TypeError(f"{name}[{i}] is bytes; labels must be str or int.")
+        if any(issubclass(k, str) for k in kinds) and not all(issubclass(k, str) for k in kinds):
+            i = next(i for i, v in enumerate(y.tolist()) if not isinstance(v, str))
+            raise TypeError(
+                f"{name} mixes label types: {name}[{i}] is {type(y[i]).__name__} "
+                "while others are str; use one type for all labels."
+            )
+    target = type_of_target(y, input_name=name)
+    if target not in ("binary", "multiclass"):
+        raise ValueError(
+            f"{name} holds {target} values; a classifier needs discrete labels (str or int). "
+            "Use a regressor for continuous targets."
+        )
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError(f"{name} has only one class ({classes[0]!r}); a classifier needs at least 2.")
+    return y, "single"
+
+
+# --------------------------------------------------------------------------- #
+# Estimator base
+# --------------------------------------------------------------------------- #
+
+
+class BaseTextEstimator(BaseEstimator):
+    """Base class of nlpipe estimators: string input, constraint table, versioned pickles.
+
+    Subclasses declare ``_parameter_constraints`` and call ``self._validate_params()``
+    first thing in ``fit``; ``__init__`` only stores its keyword arguments.
+    """
+
+    _parameter_constraints: dict = {}
+
+    def _validate_params(self):
+        validate_params(self)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state["_nlpipe_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_nlpipe_version", None)
+        if version is not None and version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=version,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)

@@ -1,0 +1,296 @@
+"""Data loaders: the bundled SMS Spam Collection, and benchmark sets read from ``data_home``.
+
+Nothing here downloads. The benchmark sets are read from a folder laid out as
+``<data_home>/<dataset>/<file>`` (the layout of nlpipe's shared benchmark data);
+``data_home`` is the argument, else the ``NLPIPE_DATA`` environment variable.
+
+Every ``load_*`` function returns ``(X, y)`` -- ``X`` a list of str, ``y`` a
+numpy array -- or, with ``as_frame=True``, the whole table as a
+:class:`pandas.DataFrame` with every column the file has.
+"""
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "get_data_home",
+    "load_20newsgroups",
+    "load_ag_news",
+    "load_chnsenticorp",
+    "load_cnn_dailymail",
+    "load_emoint",
+    "load_imdb",
+    "load_sms_spam",
+    "load_sst2",
+]
+
+_CITATION_SMS = (
+    "Almeida, T.A., Gómez Hidalgo, J.M., Yamakami, A. (2011). Contributions to the Study of "
+    "SMS Spam Filtering: New Collection and Results. DocEng'11."
+)
+
+
+def get_data_home(data_home=None):
+    """Return the folder benchmark data sets are read from.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder; when None, the ``NLPIPE_DATA`` environment variable.
+
+    Returns
+    -------
+    data_home : pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither is set, or the folder does not exist.
+    """
+    if data_home is None:
+        data_home = os.environ.get("NLPIPE_DATA")
+        if not data_home:
+            raise FileNotFoundError(
+                "No data folder given: pass data_home=... or set the NLPIPE_DATA environment "
+                "variable to the folder that holds the data sets (e.g. NLPIPE_DATA=../shared/data)."
+            )
+    path = Path(data_home).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"data_home {str(path)!r} is not a folder.")
+    return path
+
+
+def _read(path):
+    import pandas as pd
+
+    if path.suffix == ".tsv":
+        return pd.read_csv(path, sep="\t", quoting=3, keep_default_na=False)
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True)
+    # keep_default_na=False: a message that reads "NA" or "null" is text, not a missing value.
+    return pd.read_csv(path, keep_default_na=False)
+
+
+def _load(dataset, files, split, *, data_home, as_frame, text_col="text", target_col="label"):
+    if split not in files:
+        raise ValueError(f"split={split!r} is not one of {sorted(files)} for {dataset}.")
+    home = get_data_home(data_home)
+    path = home / dataset / files[split]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{dataset} {split} split not found: expected {str(path)!r}. Put the file there, "
+            "or point data_home / NLPIPE_DATA at the folder that holds it."
+        )
+    frame = _read(path)
+    return _as_output(frame, as_frame, text_col, target_col)
+
+
+def _as_output(frame, as_frame, text_col, target_col):
+    if as_frame:
+        return frame
+    X = frame[text_col].astype(str).tolist()
+    y = frame[target_col].to_numpy() if target_col in frame.columns else None
+    return X, y
+
+
+def load_sms_spam(*, split=None, as_frame=False):
+    """Load the bundled SMS Spam Collection (5,574 messages, ham/spam).
+
+    Terms: "free for all purposes"; please cite Almeida et al. (2011),
+    *Contributions to the Study of SMS Spam Filtering: New Collection and
+    Results*, DocEng'11. Ships with nlpipe; needs no ``data_home``.
+
+    Parameters
+    ----------
+    split : {"train", "test"} or None, default=None
+        A stratified 80/20 split (4,460 / 1,114); None returns all rows.
+    as_frame : bool, default=False
+        Return a DataFrame with columns ``text, label, split``.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of str
+        Messages and their labels ("ham" or "spam"), unless ``as_frame``.
+    frame : pandas.DataFrame
+        When ``as_frame=True``.
+
+    Examples
+    --------
+    >>> from nlpipe.datasets import load_sms_spam
+    >>> X, y = load_sms_spam()
+    >>> len(X), sorted(set(y))
+    (5574, ['ham', 'spam'])
+    >>> load_sms_spam(split="test", as_frame=True).shape
+    (1114, 3)
+    """
+    import pandas as pd
+
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split={split!r} is not one of None, 'train', 'test'.")
+    with resources.files("nlpipe").joinpath("data/sms_spam.csv.gz").open("rb") as fh:
+        frame = pd.read_csv(fh, compression="gzip", keep_default_na=False)
+    if split is not None:
+        frame = frame[frame["split"] == split].reset_index(drop=True)
+    return _as_output(frame, as_frame, "text", "label")
+
+
+def load_sst2(split="train", *, data_home=None, as_frame=False):
+    """Load GLUE SST-2 binary sentence sentiment (1 = positive).
+
+    Parameters
+    ----------
+    split : {"train", "dev", "test_unlabeled"}, default="train"
+        67,349 / 872 / 1,821 sentences; ``test_unlabeled`` has no labels (y is None).
+    data_home : str or path-like, default=None
+        Folder holding ``sst2/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table as a DataFrame.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of int
+        Unless ``as_frame``, which returns a pandas.DataFrame.
+    """
+    files = {"train": "train.tsv", "dev": "dev.tsv", "test_unlabeled": "test_unlabeled.tsv"}
+    return _load("sst2", files, split, data_home=data_home, as_frame=as_frame)
+
+
+def load_20newsgroups(split="train", *, data_home=None, as_frame=False):
+    """Load 20 Newsgroups, bydate split (headers, footers and quotes kept).
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        11,314 / 7,532 posts.
+    data_home : str or path-like, default=None
+        Folder holding ``20newsgroups/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table (``text, label, label_id, doc_id``) as a DataFrame.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of str
+        Posts and newsgroup names, unless ``as_frame``.
+    """
+    files = {"train": "train.csv", "test": "test.csv"}
+    return _load("20newsgroups", files, split, data_home=data_home, as_frame=as_frame)
+
+
+def load_imdb(split="train", *, data_home=None, as_frame=False):
+    """Load the IMDB Large Movie Review Dataset (labels "pos"/"neg").
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        25,000 reviews each.
+    data_home : str or path-like, default=None
+        Folder holding ``imdb/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table (``text, label, rating, file``) as a DataFrame.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of str
+        Reviews and labels, unless ``as_frame``.
+    """
+    files = {"train": "train.csv", "test": "test.csv"}
+    return _load("imdb", files, split, data_home=data_home, as_frame=as_frame)
+
+
+def load_ag_news(split="train", *, data_home=None, as_frame=False):
+    """Load AG News (descriptions only; 4 topics).
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        ``train`` is the 10,001-row subset; ``test`` has 7,600 rows.
+    data_home : str or path-like, default=None
+        Folder holding ``ag_news/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table as a DataFrame (``test`` also has ``title``).
+
+    Returns
+    -------
+    X, y : list of str, ndarray of str
+        Descriptions and topic names, unless ``as_frame``.
+    """
+    files = {"train": "train_subset.csv", "test": "test.csv"}
+    return _load("ag_news", files, split, data_home=data_home, as_frame=as_frame)
+
+
+def load_emoint(split="train", *, emotion=None, data_home=None, as_frame=False):
+    """Load EmoInt-2017 emotion-intensity regression (tweets, intensity in [0, 1]).
+
+    Parameters
+    ----------
+    split : {"train", "dev"}, default="train"
+        3,613 / 347 tweets.
+    emotion : {"anger", "fear", "joy", "sadness"} or None, default=None
+        Keep one emotion's tweets (models are usually trained per emotion).
+    data_home : str or path-like, default=None
+        Folder holding ``emoint2017/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table (``text, intensity, emotion, id``) as a DataFrame.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of float
+        Tweets and intensities, unless ``as_frame``.
+    """
+    emotions = ("anger", "fear", "joy", "sadness")
+    if emotion is not None and emotion not in emotions:
+        raise ValueError(f"emotion={emotion!r} is not one of {list(emotions)} or None.")
+    files = {"train": "train.csv", "dev": "dev.csv"}
+    frame = _load("emoint2017", files, split, data_home=data_home, as_frame=True)
+    if emotion is not None:
+        frame = frame[frame["emotion"] == emotion].reset_index(drop=True)
+    out = _as_output(frame, as_frame, "text", "intensity")
+    return out if as_frame else (out[0], out[1].astype(np.float64))
+
+
+def load_cnn_dailymail(split="dev", *, data_home=None, as_frame=False):
+    """Load the CNN/DailyMail summarization sample (lower-cased, PTB-tokenized).
+
+    Parameters
+    ----------
+    split : {"dev"}, default="dev"
+        The 500-article ``dev_sample``.
+    data_home : str or path-like, default=None
+        Folder holding ``cnn_dailymail/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table (with the See et al. system outputs) as a DataFrame.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of str
+        Articles and reference summaries (one sentence per line), unless ``as_frame``.
+    """
+    files = {"dev": "dev_sample.jsonl"}
+    return _load(
+        "cnn_dailymail", files, split, data_home=data_home, as_frame=as_frame,
+        text_col="article", target_col="summary",
+    )
+
+
+def load_chnsenticorp(split="train", *, data_home=None, as_frame=False):
+    """Load ChnSentiCorp Chinese review sentiment (1 = positive).
+
+    Parameters
+    ----------
+    split : {"train", "dev"}, default="train"
+        9,600 / 1,200 reviews.
+    data_home : str or path-like, default=None
+        Folder holding ``chnsenticorp/``; default: ``NLPIPE_DATA``.
+    as_frame : bool, default=False
+        Return the whole table as a DataFrame.
+
+    Returns
+    -------
+    X, y : list of str, ndarray of int
+        Reviews and labels, unless ``as_frame``.
+    """
+    files = {"train": "train.csv", "dev": "dev.csv"}
+    return _load("chnsenticorp", files, split, data_home=data_home, as_frame=as_frame)

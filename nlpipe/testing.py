@@ -1,0 +1,402 @@
+"""Contract checks for text estimators, used by nlpipe's tests and offered to users.
+
+Every check takes an *unfitted* estimator and raises ``AssertionError`` (or the
+estimator's own error) when the contract in nlpipe's DESIGN.md does not hold.
+Run them all with :func:`check_estimator_contract`, or one by one through
+:func:`yield_contract_checks` (e.g. to parametrise a pytest suite).
+
+Examples
+--------
+>>> from nlpipe import TfidfNBClassifier
+>>> from nlpipe.testing import check_estimator_contract
+>>> check_estimator_contract(TfidfNBClassifier())  # silent when every check passes
+"""
+
+import copy
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks as _sk_checks
+
+__all__ = [
+    "TINY_CORPUS",
+    "check_estimator_contract",
+    "make_text_classification",
+    "yield_contract_checks",
+]
+
+# Short, repetitive on purpose: every word recurs so min_df=2 keeps a vocabulary.
+TINY_CORPUS = {
+    "pos": [
+        "a great movie with a great cast",
+        "i loved this great film",
+        "wonderful acting and a lovely story",
+        "lovely film , loved the wonderful cast",
+        "great story , wonderful movie",
+        "i loved it , a lovely movie",
+    ],
+    "neg": [
+        "a terrible movie with a boring plot",
+        "i hated this awful film",
+        "boring acting and a terrible story",
+        "awful film , hated the boring plot",
+        "terrible story , awful movie",
+        "i hated it , a boring movie",
+    ],
+    "neutral": [
+        "the movie is two hours long",
+        "this film was shown on tuesday",
+        "the story is set in paris",
+        "the cast met on tuesday in paris",
+        "two hours , shown in paris",
+        "it was shown , the film is long",
+    ],
+}
+
+
+def make_text_classification(n_classes=2, *, repeat=2, label_type=str):
+    """A tiny, learnable text classification set.
+
+    Parameters
+    ----------
+    n_classes : {2, 3}, default=2
+        Number of classes.
+    repeat : int, default=2
+        How often the base sentences repeat.
+    label_type : {str, int}, default=str
+        Type of the labels.
+
+    Returns
+    -------
+    X : list of str
+    y : ndarray
+    """
+    names = list(TINY_CORPUS)[:n_classes]
+    X, y = [], []
+    for _ in range(repeat):
+        for i in range(len(TINY_CORPUS["pos"])):
+            for k, name in enumerate(names):
+                X.append(TINY_CORPUS[name][i])
+                y.append(name if label_type is str else k)
+    return X, np.asarray(y)
+
+
+def _fitted(est, X, y):
+    return clone(est).fit(X, y) if y is not None else clone(est).fit(X)
+
+
+def _predict_like(est, X):
+    """The main output of a fitted estimator: predictions or transformed texts."""
+    out = est.predict(X) if hasattr(est, "predict") else est.transform(X)
+    return np.asarray(out, dtype=object) if isinstance(out, list) else np.asarray(out)
+
+
+def _assert_same(a, b, what):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind == "f":
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10, err_msg=what)
+    else:
+        assert a.shape == b.shape and (a == b).all(), f"{what}: {a[:5]} != {b[:5]}"
+
+
+# ----------------------------------------------------------------------------
+# The checks
+# ----------------------------------------------------------------------------
+
+
+def check_sklearn_api(est, X, y):
+    """scikit-learn's own data-independent API checks."""
+    name = type(est).__name__
+    _sk_checks.check_parameters_default_constructible(name, clone(est))
+    _sk_checks.check_no_attributes_set_in_init(name, clone(est))
+    _sk_checks.check_get_params_invariance(name, clone(est))
+    _sk_checks.check_set_params(name, clone(est))
+    _sk_checks.check_estimator_repr(name, clone(est))
+    _sk_checks.check_mixin_order(name, clone(est))
+    _sk_checks.check_do_not_raise_errors_in_init_or_set_params(name, clone(est))
+    _sk_checks.check_estimator_cloneable(name, clone(est))
+    _sk_checks.check_valid_tag_types(name, clone(est))
+    tags = est.__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array, "string input must be declared in tags"
+
+
+def check_params_roundtrip(est, X, y):
+    """get_params/set_params round trip; unknown parameters are refused."""
+    params = est.get_params(deep=False)
+    other = clone(est).set_params(**params)
+    assert other.get_params(deep=False).keys() == params.keys()
+    try:
+        clone(est).set_params(not_a_parameter_xyz=1)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("set_params accepted an unknown parameter")
+
+
+def check_fit_returns_self_and_keeps_params(est, X, y):
+    """fit returns self, changes no parameter, and sets fitted attributes ending in _."""
+    est = clone(est)
+    before = copy.deepcopy(est.get_params(deep=False))
+    returned = est.fit(X, y) if y is not None else est.fit(X)
+    assert returned is est, "fit must return self"
+    after = est.get_params(deep=False)
+    for key, value in before.items():
+        assert repr(after[key]) == repr(value), f"fit changed parameter {key!r}: {value!r} -> {after[key]!r}"
+    fitted = [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
+    assert fitted, "fit set no attribute ending in '_'"
+
+
+def check_unfitted_raises(est, X, y):
+    """Prediction before fit raises NotFittedError."""
+    method = "predict" if hasattr(est, "predict") else "transform"
+    try:
+        getattr(clone(est), method)(X)
+    except NotFittedError:
+        return
+    raise AssertionError(f"{method} before fit did not raise NotFittedError")
+
+
+def check_clone_is_unfitted(est, X, y):
+    """clone of a fitted estimator: equal params, no fitted state."""
+    fitted = _fitted(est, X, y)
+    fresh = clone(fitted)
+    assert repr(fresh.get_params(deep=False)) == repr(fitted.get_params(deep=False))
+    leaked = [k for k in vars(fresh) if k.endswith("_") and not k.startswith("__")]
+    assert not leaked, f"clone carries fitted attributes {leaked}"
+    check_unfitted_raises(fresh, X, y)
+
+
+def check_refit_from_scratch(est, X, y):
+    """A second fit (seeded) gives the same model as the first: nothing carries over."""
+    if "random_state" in est.get_params():
+        est = clone(est).set_params(random_state=0)
+    a = _fitted(est, X, y)
+    first = _predict_like(a, X)
+    a.fit(X[::-1], y[::-1]) if y is not None else a.fit(X[::-1])
+    a.fit(X, y) if y is not None else a.fit(X)
+    _assert_same(first, _predict_like(a, X), "refit on the same data changed the output")
+
+
+def check_input_containers(est, X, y):
+    """list, tuple, ndarray, Series and one-column DataFrame give the same output."""
+    import pandas as pd
+
+    if "random_state" in est.get_params():
+        est = clone(est).set_params(random_state=0)
+    fitted = _fitted(est, X, y)
+    ref = _predict_like(fitted, list(X))
+    for variant in (tuple(X), np.asarray(X, dtype=object), pd.Series(X), pd.DataFrame({"text": X})):
+        _assert_same(ref, _predict_like(fitted, variant), f"{type(variant).__name__} input")
+    series_fit = _fitted(est, pd.Series(X), pd.Series(y) if y is not None else None)
+    _assert_same(ref, _predict_like(series_fit, X), "fit on pandas Series")
+
+
+def check_empty_strings(est, X, y):
+    """Empty strings are valid text, in fit and in predict."""
+    X2 = list(X) + [""]
+    y2 = None if y is None else np.concatenate([y, y[:1]])
+    fitted = _fitted(est, X2, y2)
+    out = _predict_like(fitted, ["", X[0]])
+    assert len(out) == 2
+
+
+def check_pickle_roundtrip(est, X, y):
+    """pickle and joblib round trips give identical outputs; the version is stamped."""
+    fitted = _fitted(est, X, y)
+    ref = _predict_like(fitted, X)
+    blob = pickle.dumps(fitted)
+    assert b"_nlpipe_version" in blob, "pickle carries no nlpipe version stamp"
+    for loaded in (pickle.loads(blob), _joblib_roundtrip(fitted)):
+        _assert_same(ref, _predict_like(loaded, X), "output after unpickling")
+        if hasattr(fitted, "predict_proba"):
+            _assert_same(fitted.predict_proba(X), loaded.predict_proba(X), "predict_proba after unpickling")
+
+
+def _joblib_roundtrip(obj):
+    buf = io.BytesIO()
+    joblib.dump(obj, buf)
+    buf.seek(0)
+    return joblib.load(buf)
+
+
+def check_in_pipeline(est, X, y):
+    """Inside a Pipeline the estimator behaves exactly as alone."""
+    if "random_state" in est.get_params():
+        est = clone(est).set_params(random_state=0)
+    alone = _predict_like(_fitted(est, X, y), X)
+    pipe = make_pipeline(clone(est))
+    pipe.fit(X, y)
+    _assert_same(alone, _predict_like(pipe, X), "Pipeline output")
+
+
+def check_cross_val_score(est, X, y):
+    """cross_val_score runs and gives finite scores (classifiers)."""
+    if y is None:
+        return
+    scores = cross_val_score(clone(est), X, y, cv=3, error_score="raise")
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def check_grid_search(est, X, y, param_grid):
+    """GridSearchCV over ``param_grid`` fits and reports the best parameters."""
+    if y is None:
+        return
+    search = GridSearchCV(clone(est), param_grid, cv=2, error_score="raise").fit(X, y)
+    assert set(search.best_params_) == set(param_grid)
+    assert len(search.cv_results_["params"]) == int(np.prod([len(v) for v in param_grid.values()]))
+
+
+def check_classifier_labels(est, X, y):
+    """Labels keep their type; proba columns follow classes_; predict == argmax(proba)."""
+    if not is_classifier(est):
+        return
+    for labels in (np.asarray([f"class_{v}" for v in y]), np.unique(y, return_inverse=True)[1]):
+        fitted = _fitted(est, X, labels)
+        pred = fitted.predict(X)
+        assert pred.dtype.kind == labels.dtype.kind, f"predict returned {pred.dtype}, labels were {labels.dtype}"
+        assert set(np.unique(pred)) <= set(np.unique(labels))
+        _assert_same(fitted.classes_, np.unique(labels), "classes_")
+        if hasattr(fitted, "predict_proba"):
+            proba = fitted.predict_proba(X)
+            assert proba.shape == (len(X), len(fitted.classes_))
+            np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+            _assert_same(fitted.classes_[np.argmax(proba, axis=1)], pred, "predict vs argmax(predict_proba)")
+
+
+def check_bad_inputs(est, X, y):
+    """Bad input raises ValueError/TypeError that names the problem and where it is."""
+    import pandas as pd
+
+    cases = [
+        (None, None, "None"),
+        ("a single string", None, "single"),
+        ([X[0], None, X[1]], None, "X[1]"),
+        ([X[0], float("nan")], None, "X[1]"),
+        ([X[0], X[1], b"bytes"], None, "X[2]"),
+        ([X[0], 42], None, "X[1]"),
+        ([X[0], ["nested", "list"]], None, "X[1]"),
+        (pd.DataFrame({"a": X, "b": X}), None, "2 columns"),
+        ([], None, "0 texts"),
+    ]
+    fitted = _fitted(est, X, y)
+    method = "predict" if hasattr(fitted, "predict") else "transform"
+    for bad, _, needle in cases:
+        for call in ("fit", method):
+            try:
+                if call == "fit":
+                    clone(est).fit(bad, _labels_for(bad, y))
+                else:
+                    getattr(fitted, method)(bad)
+            except (ValueError, TypeError) as exc:
+                assert needle in str(exc), f"{call}({bad!r:.40}) raised {exc!r}, which does not mention {needle!r}"
+            else:
+                raise AssertionError(f"{call}({bad!r:.40}) raised nothing")
+    if y is None:
+        return
+    label_cases = [
+        (y[:-1], "different lengths"),
+        (np.asarray([y[0]] * len(y)), "only one class"),
+        ([y[0], None] + list(y[2:]), "y[1]"),
+        (None, "y"),
+        (np.linspace(0, 1, len(y)), "continuous"),
+    ]
+    for bad_y, needle in label_cases:
+        try:
+            clone(est).fit(X, bad_y)
+        except (ValueError, TypeError) as exc:
+            assert needle in str(exc), f"fit(X, {needle}) raised {exc!r}"
+        else:
+            raise AssertionError(f"fit with bad y ({needle}) raised nothing")
+
+
+def _labels_for(bad_X, y):
+    """Labels of the same length as a bad X, so fit fails on X and not on lengths."""
+    if y is None or isinstance(bad_X, str) or not hasattr(bad_X, "__len__"):
+        return y
+    return y[: len(bad_X)] if 0 < len(bad_X) <= len(y) else y
+
+
+def check_invalid_params_rejected(est, X, y):
+    """An out-of-range parameter is reported by fit, naming the parameter."""
+    params = est.get_params(deep=False)
+    for name, bad in (("C", -1.0), ("alpha", -1.0), ("ngram_range", (2, 1)), ("batch_size", 0)):
+        if name in params:
+            try:
+                clone(est).set_params(**{name: bad}).fit(X, y) if y is not None else clone(est).set_params(**{name: bad}).fit(X)
+            except (ValueError, TypeError) as exc:
+                assert repr(name) in str(exc), f"error for {name}={bad!r} does not name it: {exc}"
+            else:
+                raise AssertionError(f"fit accepted {name}={bad!r}")
+
+
+_CHECKS = [
+    check_sklearn_api,
+    check_params_roundtrip,
+    check_fit_returns_self_and_keeps_params,
+    check_unfitted_raises,
+    check_clone_is_unfitted,
+    check_refit_from_scratch,
+    check_input_containers,
+    check_empty_strings,
+    check_pickle_roundtrip,
+    check_in_pipeline,
+    check_cross_val_score,
+    check_classifier_labels,
+    check_bad_inputs,
+    check_invalid_params_rejected,
+]
+
+
+def yield_contract_checks(estimator, X=None, y=None, *, param_grid=None):
+    """Yield ``(check_name, callable)`` pairs, each running one contract check.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted nlpipe-style text estimator.
+    X : list of str, default=None
+        Texts; a tiny built-in corpus when None.
+    y : array-like, default=None
+        Labels for classifiers; built-in labels when None and ``X`` is None.
+    param_grid : dict, default=None
+        Grid for the GridSearchCV check; skipped when None.
+
+    Yields
+    ------
+    name : str
+    check : callable taking no argument
+    """
+    if X is None:
+        X, y_default = make_text_classification(3 if is_classifier(estimator) else 2, repeat=2)
+        y = y_default if is_classifier(estimator) else None
+    for check in _CHECKS:
+        yield check.__name__, (lambda c=check: c(estimator, X, y))
+    if param_grid is not None:
+        yield "check_grid_search", (lambda: check_grid_search(estimator, X, y, param_grid))
+
+
+def check_estimator_contract(estimator, X=None, y=None, *, param_grid=None):
+    """Run every contract check on ``estimator``; raise on the first failure.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted nlpipe-style text estimator.
+    X : list of str, default=None
+        Texts; a tiny built-in corpus when None.
+    y : array-like, default=None
+        Labels for classifiers.
+    param_grid : dict, default=None
+        Grid for the GridSearchCV check.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        for _, check in yield_contract_checks(estimator, X, y, param_grid=param_grid):
+            check()

@@ -1,0 +1,219 @@
+"""spaCy tokenization/lemmatization as a scikit-learn transformer."""
+
+import functools
+import logging
+import numbers
+
+import numpy as np
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import BaseTextEstimator, Interval, check_texts
+from ..exceptions import MissingExtraError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SpacyTokenizer"]
+
+# Components a tokenizer never needs; excluding them makes trained pipelines ~3x faster.
+_UNNEEDED = ("parser", "ner", "senter", "textcat", "entity_ruler", "entity_linker")
+
+
+def _import_spacy():
+    try:
+        import spacy
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise MissingExtraError(
+            "SpacyTokenizer needs spaCy, which is not installed. Install the extra: "
+            "pip install 'nlpipe[spacy]'"
+        ) from exc
+    return spacy
+
+
+@functools.lru_cache(maxsize=8)
+def load_spacy(model):
+    """Load (once per process) a spaCy pipeline by package name or ``"blank:<lang>"``.
+
+    Parameters
+    ----------
+    model : str
+        A spaCy package name (``"en_core_web_sm"``) or ``"blank:<lang>"``.
+
+    Returns
+    -------
+    nlp : spacy.language.Language
+        The pipeline, without components a tokenizer never needs.
+    """
+    spacy = _import_spacy()
+    if model.startswith("blank:"):
+        lang = model.split(":", 1)[1]
+        try:
+            return spacy.blank(lang)
+        except (ImportError, OSError, KeyError) as exc:
+            raise ValueError(f"spaCy has no language {lang!r} for model={model!r}: {exc}") from None
+    try:
+        return spacy.load(model, exclude=list(_UNNEEDED))
+    except OSError:
+        raise ValueError(
+            f"spaCy pipeline {model!r} is not installed. Install its package "
+            f"(e.g. pip install {model.replace('_', '-')}) or use model='blank:en', which needs no download."
+        ) from None
+
+
+class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
+    """Turn texts into normalized, space-joined token strings with spaCy.
+
+    Each text becomes one string of its tokens separated by single spaces, so the
+    output feeds any scikit-learn vectorizer (or nlpipe's TF-IDF classifiers via
+    their ``tokenizer`` parameter). Tokens are lemmatized where the spaCy
+    pipeline has a lemmatizer, lowercased, and stop words, punctuation and
+    numbers are dropped on request. The pipeline is loaded in ``fit`` and
+    pickled by name, never as the loaded object.
+
+    Parameters
+    ----------
+    model : str, default="blank:en"
+        A spaCy package name (e.g. ``"en_core_web_sm"``) or ``"blank:<lang>"``
+        (tokenizer only, needs no download; ``"blank:zh"`` splits Chinese into
+        characters).
+    lowercase : bool, default=True
+        Lowercase every token.
+    lemmatize : bool, default=True
+        Replace tokens by their lemma when the pipeline has a lemmatizer;
+        ignored otherwise.
+    remove_stop_words : bool, default=False
+        Drop the language's stop words.
+    remove_punct : bool, default=False
+        Drop punctuation and symbol tokens.
+    remove_numbers : bool, default=False
+        Drop tokens that look like numbers ("10", "3.5", "ten").
+    batch_size : int, default=1000
+        Texts per batch given to ``nlp.pipe``.
+    n_process : int, default=1
+        Processes used by ``nlp.pipe``.
+
+    Attributes
+    ----------
+    nlp_ : spacy.language.Language
+        The loaded pipeline (reloaded by name after unpickling).
+    lemmatizes_ : bool
+        Whether lemmas are used (``lemmatize`` and the pipeline has a lemmatizer).
+
+    See Also
+    --------
+    TfidfSVMClassifier : accepts a SpacyTokenizer as its ``tokenizer``.
+
+    Examples
+    --------
+    >>> from nlpipe import SpacyTokenizer
+    >>> tok = SpacyTokenizer(remove_punct=True).fit(["unused"])
+    >>> tok.transform(["Hello, World!", "Spam 4 U!!"]).tolist()
+    ['hello world', 'spam 4 u']
+    >>> SpacyTokenizer(model="blank:zh").fit_transform(["我爱北京"]).tolist()
+    ['我 爱 北 京']
+    """
+
+    _parameter_constraints = {
+        "model": [str],
+        "lowercase": ["boolean"],
+        "lemmatize": ["boolean"],
+        "remove_stop_words": ["boolean"],
+        "remove_punct": ["boolean"],
+        "remove_numbers": ["boolean"],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "n_process": [Interval(numbers.Integral, 1, None)],
+    }
+
+    def __init__(
+        self,
+        *,
+        model="blank:en",
+        lowercase=True,
+        lemmatize=True,
+        remove_stop_words=False,
+        remove_punct=False,
+        remove_numbers=False,
+        batch_size=1000,
+        n_process=1,
+    ):
+        self.model = model
+        self.lowercase = lowercase
+        self.lemmatize = lemmatize
+        self.remove_stop_words = remove_stop_words
+        self.remove_punct = remove_punct
+        self.remove_numbers = remove_numbers
+        self.batch_size = batch_size
+        self.n_process = n_process
+
+    def fit(self, X=None, y=None):
+        """Load the spaCy pipeline; the texts are only validated.
+
+        Parameters
+        ----------
+        X : list of str, optional
+            Texts (validated when given; nothing is learned from them).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SpacyTokenizer
+        """
+        self._validate_params()
+        if X is not None:
+            check_texts(X)
+        self.nlp_ = load_spacy(self.model)
+        self.lemmatizes_ = bool(self.lemmatize and "lemmatizer" in self.nlp_.pipe_names)
+        logger.debug("loaded spaCy pipeline %r with %s", self.model, self.nlp_.pipe_names)
+        return self
+
+    def _normalize(self, doc):
+        out = []
+        for tok in doc:
+            if tok.is_space:
+                continue
+            if self.remove_punct and (tok.is_punct or not any(ch.isalnum() for ch in tok.text)):
+                continue
+            if self.remove_stop_words and tok.is_stop:
+                continue
+            if self.remove_numbers and tok.like_num:
+                continue
+            text = (tok.lemma_ or tok.text) if self.lemmatizes_ else tok.text
+            out.append(text.lower() if self.lowercase else text)
+        return " ".join(out)
+
+    def transform(self, X):
+        """Tokenize and normalize texts.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        tokens : ndarray of str, shape (n_samples,)
+            One space-joined token string per text.
+        """
+        check_is_fitted(self, "nlp_")
+        texts = check_texts(X)
+        docs = self.nlp_.pipe(texts, batch_size=self.batch_size, n_process=self.n_process)
+        return np.array([self._normalize(doc) for doc in docs], dtype=object)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The loaded pipeline is large and version-bound: pickle the name, reload on load.
+        state.pop("nlp_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "lemmatizes_" in state:
+            self.nlp_ = load_spacy(self.model)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
