@@ -308,6 +308,19 @@ def _n_samples(y):
     return shape[0] if shape is not None and len(shape) else len(y)
 
 
+def _check_label_types(labels, name):
+    is_str = [isinstance(v, str) for v in labels]
+    for i, v in enumerate(labels):
+        if isinstance(v, (bytes, bytearray)):
+            raise TypeError(f"{name}[{i}] is bytes; labels must be str or int.")
+    if any(is_str) and not all(is_str):
+        i = is_str.index(not is_str[0])
+        raise TypeError(
+            f"{name} mixes label types: {name}[{i}] is {type(labels[i]).__name__} while "
+            f"{name}[0] is {type(labels[0]).__name__}; use one type for all labels."
+        )
+
+
 def check_classification_targets(y, n_samples, *, name="y"):
     """Validate classification targets against ``n_samples`` texts.
 
@@ -362,6 +375,7 @@ def check_classification_targets(y, n_samples, *, name="y"):
         for i, v in enumerate(y):
             if _is_missing(v):
                 raise ValueError(f"{name}[{i}] is a missing value ({v!r}); every sample needs a label.")
+        _check_label_types(y, name)
         y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
         target = type_of_target(y)
@@ -377,16 +391,7 @@ def check_classification_targets(y, n_samples, *, name="y"):
         if bad.size:
             raise ValueError(f"{name}[{bad[0]}] is a missing value (nan); every sample needs a label.")
     if y.dtype.kind == "O":
-        kinds = {type(v) for v in y.tolist()}
-        if any(k is bytes for k in kinds):
-            i = next(i for i, v in enumerate(y.tolist()) if isinstance(v, bytes))
-            raise TypeError(f"{name}[{i}] is bytes; labels must be str or int.")
-        if any(issubclass(k, str) for k in kinds) and not all(issubclass(k, str) for k in kinds):
-            i = next(i for i, v in enumerate(y.tolist()) if not isinstance(v, str))
-            raise TypeError(
-                f"{name} mixes label types: {name}[{i}] is {type(y[i]).__name__} "
-                "while others are str; use one type for all labels."
-            )
+        _check_label_types(y.tolist(), name)
     target = type_of_target(y, input_name=name)
     if target not in ("binary", "multiclass"):
         raise ValueError(

@@ -145,13 +145,13 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         self.batch_size = batch_size
         self.n_process = n_process
 
-    def fit(self, X=None, y=None):
+    def fit(self, X, y=None):
         """Load the spaCy pipeline; the texts are only validated.
 
         Parameters
         ----------
-        X : list of str, optional
-            Texts (validated when given; nothing is learned from them).
+        X : list of str
+            Texts (validated; nothing is learned from them).
         y : None
             Ignored.
 
@@ -160,8 +160,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         self : SpacyTokenizer
         """
         self._validate_params()
-        if X is not None:
-            check_texts(X)
+        check_texts(X)
         self.nlp_ = load_spacy(self.model)
         self.lemmatizes_ = bool(self.lemmatize and "lemmatizer" in self.nlp_.pipe_names)
         logger.debug("loaded spaCy pipeline %r with %s", self.model, self.nlp_.pipe_names)

@@ -163,7 +163,8 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
             Labels in the type they were given to ``fit``: class labels, one
             tuple of labels per text (multilabel lists), or an indicator matrix.
         """
-        return self._format_labels(self.estimator_.predict(self._features(X)))
+        Xt = self._features(X)
+        return self._format_labels(self.estimator_.predict(Xt))
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (subset accuracy for multilabel problems).
@@ -181,8 +182,8 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         -------
         score : float
         """
-        check_is_fitted(self, "estimator_")
-        pred = self.estimator_.predict(self._features(X))
+        Xt = self._features(X)
+        pred = self.estimator_.predict(Xt)
         if self.label_binarizer_ is not None:
             y, _ = check_classification_targets(y, pred.shape[0])
             with warnings.catch_warnings():
@@ -391,7 +392,8 @@ class TfidfSVMClassifier(_TfidfClassifier):
             One column per class, or one signed score (positive means
             ``classes_[1]``) for binary problems.
         """
-        return self.estimator_.decision_function(self._features(X))
+        Xt = self._features(X)
+        return self.estimator_.decision_function(Xt)
 
     @available_if(lambda self: self.probability)
     def predict_proba(self, X):
@@ -557,7 +559,8 @@ class TfidfNBClassifier(_TfidfClassifier):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        return self.estimator_.predict_proba(self._features(X))
+        Xt = self._features(X)
+        return self.estimator_.predict_proba(Xt)
 
     def predict_log_proba(self, X):
         """Log class probabilities.
@@ -571,4 +574,5 @@ class TfidfNBClassifier(_TfidfClassifier):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        return self.estimator_.predict_log_proba(self._features(X))
+        Xt = self._features(X)
+        return self.estimator_.predict_log_proba(Xt)

@@ -1,0 +1,124 @@
+"""Input validation, constraint tables, versioned pickling, lazy import."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nlpipe
+from nlpipe.base import Interval, Options, check_classification_targets, check_texts
+from nlpipe.exceptions import InconsistentVersionWarning, InvalidParameterError
+
+
+def test_import_is_lazy():
+    code = (
+        "import sys, nlpipe; nlpipe.__version__; "
+        "heavy = [m for m in ('torch', 'transformers', 'spacy', 'sklearn') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"import nlpipe imported {out}"
+    code = "import sys, nlpipe; nlpipe.TfidfSVMClassifier; print('torch' in sys.modules or 'spacy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+
+
+def test_unknown_public_name():
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        nlpipe.Nope  # noqa: B018
+    assert "TfidfSVMClassifier" in dir(nlpipe)
+
+
+@pytest.mark.parametrize(
+    "X, exc, match",
+    [
+        (None, TypeError, "X is None"),
+        ("one text", TypeError, r"wrap a single text in a list|Wrap a single text"),
+        (b"bytes", TypeError, "single bytes"),
+        (["a", None], ValueError, r"X\[1\] is a missing value"),
+        (["a", "b", np.nan], ValueError, r"X\[2\] is a missing value"),
+        (pd.Series(["a", pd.NA], dtype=object), ValueError, r"X\[1\] is a missing value"),
+        (["a", b"b"], TypeError, r"X\[1\] is bytes.*decode"),
+        (["a", 3], TypeError, r"X\[1\] is int"),
+        ([["a", "b"]], TypeError, r"X\[0\] is a list.*join"),
+        (np.array([["a", "b"], ["c", "d"]]), ValueError, "1-D"),
+        (pd.DataFrame({"a": ["x"], "b": ["y"]}), ValueError, r"2 columns.*X\['a'\]"),
+        ([], ValueError, "0 texts"),
+        ({"a": 1}, TypeError, "dict"),
+        (42, TypeError, "int"),
+    ],
+)
+def test_check_texts_errors(X, exc, match):
+    with pytest.raises(exc, match=match):
+        check_texts(X)
+
+
+def test_check_texts_accepts_containers():
+    assert check_texts(np.array(["a", "b"])) == ["a", "b"]
+    assert check_texts(np.array([["a"], ["b"]], dtype=object)) == ["a", "b"]
+    assert check_texts(pd.DataFrame({"t": ["a", ""]})) == ["a", ""]
+    assert check_texts(x for x in ["a"]) == ["a"]
+
+
+@pytest.mark.parametrize(
+    "y, exc, match",
+    [
+        ([0, 1], ValueError, "different lengths: 3 texts but 2 labels"),
+        (["a", "a", "a"], ValueError, "only one class"),
+        (["a", None, "b"], ValueError, r"y\[1\] is a missing value"),
+        ([0.0, np.nan, 1.0], ValueError, r"y\[1\] is a missing value"),
+        (["a", 1, "b"], TypeError, r"mixes label types: y\[1\]"),
+        ([0.1, 0.5, 0.7], ValueError, "continuous"),
+        (None, ValueError, "y is None"),
+        ([["a"], ["b"], "c"], TypeError, r"y\[2\]"),
+    ],
+)
+def test_check_targets_errors(y, exc, match):
+    with pytest.raises(exc, match=match):
+        check_classification_targets(y, 3)
+
+
+def test_check_targets_kinds():
+    y, kind = check_classification_targets(pd.Series(["b", "a", "b"]), 3)
+    assert kind == "single" and y.tolist() == ["b", "a", "b"]
+    y, kind = check_classification_targets([["b", "a"], [], ("a",)], 3)
+    assert kind == "lists" and y == [("a", "b"), (), ("a",)]
+    _, kind = check_classification_targets(np.array([[1, 0], [0, 1], [1, 1]]), 3)
+    assert kind == "indicator"
+
+
+def test_constraint_descriptions():
+    import numbers
+
+    assert str(Interval(numbers.Real, 0, None, closed="neither")) == "a float in the range (0, inf)"
+    assert Interval(numbers.Integral, 1, None).is_satisfied_by(3)
+    assert not Interval(numbers.Integral, 1, None).is_satisfied_by(True)
+    assert not Interval(numbers.Real, 0, 1).is_satisfied_by(float("nan"))
+    assert Options(["a"]).is_satisfied_by("a") and not Options(["a"]).is_satisfied_by(["a"])
+
+
+def test_invalid_param_message_names_everything():
+    clf = nlpipe.TfidfSVMClassifier(C="big")
+    with pytest.raises(InvalidParameterError, match=r"'C' parameter of TfidfSVMClassifier must be a float in the range \(0, inf\). Got 'big'"):
+        clf.fit(["a b", "c d"], [0, 1])
+    with pytest.raises(ValueError, match="'analyzer'.*one of"):
+        nlpipe.TfidfNBClassifier(analyzer="chars").fit(["a b", "c d"], [0, 1])
+
+
+def test_pickle_version_stamp_checked():
+    X, y = ["good good", "bad bad", "good", "bad"], [1, 0, 1, 0]
+    clf = nlpipe.TfidfNBClassifier(min_df=1).fit(X, y)
+    state = clf.__getstate__()
+    assert state["_nlpipe_version"] == nlpipe.__version__
+    state["_nlpipe_version"] = "0.0.1"
+    fresh = nlpipe.TfidfNBClassifier.__new__(nlpipe.TfidfNBClassifier)
+    with pytest.warns(InconsistentVersionWarning, match="0.0.1"):
+        fresh.__setstate__(state)
+    assert fresh.predict(["good"]).tolist() == [1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(clf))  # same version: silent

@@ -1,0 +1,63 @@
+"""Every public estimator keeps the contract of DESIGN.md (one parametrised suite)."""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator, is_classifier
+
+import nlpipe
+from nlpipe.testing import yield_contract_checks
+
+
+def _public_estimators():
+    found = []
+    for name in nlpipe.__all__:
+        obj = getattr(nlpipe, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+            found.append(obj)
+    return found
+
+
+ESTIMATORS = _public_estimators()
+
+PARAM_GRIDS = {
+    "TfidfSVMClassifier": {"C": [0.1, 1.0], "ngram_range": [(1, 1), (1, 2)]},
+    "TfidfNBClassifier": {"alpha": [0.1, 1.0], "variant": ["complement", "multinomial"]},
+}
+
+# Non-default configurations that must keep the contract as well.
+EXTRA_CONFIGS = [
+    nlpipe.TfidfSVMClassifier(probability=True, random_state=0),
+    nlpipe.TfidfSVMClassifier(tokenizer=nlpipe.SpacyTokenizer(), min_df=1),
+    nlpipe.TfidfNBClassifier(variant="multinomial", analyzer="char_wb", ngram_range=(2, 4)),
+    nlpipe.SpacyTokenizer(remove_punct=True, remove_stop_words=True),
+]
+
+
+def test_public_estimators_discovered():
+    names = {cls.__name__ for cls in ESTIMATORS}
+    assert {"SpacyTokenizer", "TfidfSVMClassifier", "TfidfNBClassifier"} <= names
+    for cls in ESTIMATORS:
+        if is_classifier(cls()):
+            assert cls.__name__ in PARAM_GRIDS, f"add a GridSearchCV grid for {cls.__name__}"
+
+
+def _cases():
+    for est in [cls() for cls in ESTIMATORS] + EXTRA_CONFIGS:
+        grid = PARAM_GRIDS.get(type(est).__name__)
+        for check_name, check in yield_contract_checks(est, param_grid=grid):
+            yield pytest.param(check, id=f"{est!r:.80}-{check_name}")
+
+
+@pytest.mark.parametrize("check", list(_cases()))
+def test_estimator_contract(check):
+    check()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_constraint_table_covers_every_parameter(cls):
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    assert params == set(cls._parameter_constraints), "constraint table and __init__ disagree"
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name != "self":
+            assert p.kind is p.KEYWORD_ONLY, f"{cls.__name__}.{p.name} must be keyword-only"
