@@ -235,3 +235,27 @@ def test_spacy_output_feeds_sklearn_vectorizer():
     X = ["Hello, World!", "hello again"]
     pipe = make_pipeline(SpacyTokenizer(remove_punct=True), TfidfVectorizer()).fit(X)
     assert sorted(pipe[-1].vocabulary_) == ["again", "hello", "world"]
+
+
+def test_spacy_progress_bar_follows_verbose(capsys):
+    X = ["one text", "another"]
+    SpacyTokenizer(verbose=0).fit(X).transform(X)
+    assert "SpacyTokenizer" not in capsys.readouterr().err
+    SpacyTokenizer(verbose=1).fit(X).transform(X)
+    assert "SpacyTokenizer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_sample_weight(cls, tiny_binary):
+    X, y = tiny_binary
+    X = X + ["great awful"] * 4
+    y = np.concatenate([y, ["pos", "pos", "neg", "neg"]])
+    heavy_pos = np.where(np.arange(len(y)) >= len(y) - 4, np.where(y == "pos", 50.0, 1.0), 1.0)
+    heavy_neg = np.where(np.arange(len(y)) >= len(y) - 4, np.where(y == "neg", 50.0, 1.0), 1.0)
+    a = cls(min_df=1).fit(X, y, sample_weight=heavy_pos).predict(["great awful"])
+    b = cls(min_df=1).fit(X, y, sample_weight=heavy_neg).predict(["great awful"])
+    assert (a[0], b[0]) == ("pos", "neg")
+    with pytest.raises(ValueError, match="one weight per text"):
+        cls().fit(X, y, sample_weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="multilabel"):
+        cls(min_df=1).fit(MULTILABEL_X, MULTILABEL_Y, sample_weight=np.ones(len(MULTILABEL_X)))

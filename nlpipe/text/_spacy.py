@@ -91,6 +91,8 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         Texts per batch given to ``nlp.pipe``.
     n_process : int, default=1
         Processes used by ``nlp.pipe``.
+    verbose : int, default=0
+        Show a progress bar (``tqdm``) over the texts when > 0.
 
     Attributes
     ----------
@@ -122,6 +124,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         "remove_numbers": ["boolean"],
         "batch_size": [Interval(numbers.Integral, 1, None)],
         "n_process": [Interval(numbers.Integral, 1, None)],
+        "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
     }
 
     def __init__(
@@ -135,6 +138,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         remove_numbers=False,
         batch_size=1000,
         n_process=1,
+        verbose=0,
     ):
         self.model = model
         self.lowercase = lowercase
@@ -144,6 +148,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         self.remove_numbers = remove_numbers
         self.batch_size = batch_size
         self.n_process = n_process
+        self.verbose = verbose
 
     def fit(self, X, y=None):
         """Load the spaCy pipeline; the texts are only validated.
@@ -197,6 +202,10 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         check_is_fitted(self, "nlp_")
         texts = check_texts(X)
         docs = self.nlp_.pipe(texts, batch_size=self.batch_size, n_process=self.n_process)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            docs = tqdm(docs, total=len(texts), desc="SpacyTokenizer", unit="text")
         return np.array([self._normalize(doc) for doc in docs], dtype=object)
 
     def __getstate__(self):

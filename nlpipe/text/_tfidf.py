@@ -59,7 +59,7 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
     def _make_classifier(self):
         raise NotImplementedError
 
-    def _after_fit(self, Xt, Y):
+    def _after_fit(self, Xt, Y, fit_params):
         """Extra fitting on the TF-IDF matrix (e.g. probability calibration)."""
 
     # --- fitting -------------------------------------------------------------
@@ -81,7 +81,7 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
             sublinear_tf=self.sublinear_tf,
         )
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the TF-IDF vocabulary and the classifier.
 
         Parameters
@@ -91,6 +91,9 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         y : array-like of shape (n_samples,), list of label lists, or indicator matrix
             Labels (str or int). For multilabel problems give each sample a
             list of labels, or a 0/1 indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights for the classifier (single-label problems only;
+            the vocabulary and IDF are unweighted).
 
         Returns
         -------
@@ -123,16 +126,26 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
             del self.vectorizer_.stop_words_
 
         clf = self._make_classifier()
+        fit_params = {}
+        if sample_weight is not None:
+            if self.multilabel_:
+                raise ValueError("sample_weight is not supported with multilabel y.")
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(texts),):
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape}; expected ({len(texts)},), one weight per text."
+                )
+            fit_params["sample_weight"] = sample_weight
         if self.multilabel_:
             clf = OneVsRestClassifier(clf, n_jobs=self.n_jobs)
-        self.estimator_ = clf.fit(Xt, Y)
+        self.estimator_ = clf.fit(Xt, Y, **fit_params)
         if self.label_binarizer_ is not None:
             self.classes_ = self.label_binarizer_.classes_
         elif kind == "indicator":
             self.classes_ = np.arange(Y.shape[1])
         else:
             self.classes_ = self.estimator_.classes_
-        self._after_fit(Xt, Y)
+        self._after_fit(Xt, Y, fit_params)
         logger.info("%s: %d texts, %d features, %d classes", type(self).__name__, Xt.shape[0], Xt.shape[1], len(self.classes_))
         return self
 
@@ -355,7 +368,7 @@ class TfidfSVMClassifier(_TfidfClassifier):
             return "multilabel"
         return "binary" if len(self.classes_) == 2 else "multiclass"
 
-    def _after_fit(self, Xt, Y):
+    def _after_fit(self, Xt, Y, fit_params):
         if not self.probability:
             return
         kind = self._proba_kind()
@@ -375,7 +388,9 @@ class TfidfSVMClassifier(_TfidfClassifier):
                 self.proba_scale_ = 1.0
                 return
             cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        D = cross_val_predict(clone(self.estimator_), Xt, Y, cv=cv, method="decision_function")
+        D = cross_val_predict(
+            clone(self.estimator_), Xt, Y, cv=cv, method="decision_function", params=fit_params
+        )
         self.proba_scale_ = _fit_scale(D, Yc, kind)
 
     def decision_function(self, X):

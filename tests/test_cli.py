@@ -1,0 +1,95 @@
+"""The nlpipe command: happy paths, and one clear line for every bad input."""
+
+import subprocess
+import sys
+
+import joblib
+import pandas as pd
+import pytest
+
+from nlpipe.cli import main
+from nlpipe.datasets import load_sms_spam
+
+
+@pytest.fixture(scope="module")
+def sms_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "sms.csv"
+    frame = load_sms_spam(as_frame=True).iloc[:600]
+    frame.rename(columns={"text": "message"}).to_csv(path, index=False)
+    return path
+
+
+def test_fit_predict_cv(sms_csv, tmp_path, capsys):
+    model = tmp_path / "m.joblib"
+    assert main(["fit", "--model", "tfidf-svm", "--data", str(sms_csv), "--text-col", "message",
+                 "--out", str(model), "--param", "probability=True", "--param", "C=0.5"]) == 0
+    est = joblib.load(model)
+    assert est.C == 0.5 and est.probability is True
+    out = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(model), "--data", str(sms_csv), "--text-col", "message",
+                 "--out", str(out), "--proba"]) == 0
+    pred = pd.read_csv(out)
+    assert {"prediction", "proba_ham", "proba_spam"} <= set(pred.columns) and len(pred) == 600
+    assert (pred.prediction == pred.label).mean() > 0.9
+    capsys.readouterr()
+    assert main(["cv", "--data", str(sms_csv), "--text-col", "message", "--folds", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "TfidfSVMClassifier" in printed and "TfidfNBClassifier" in printed
+
+
+def test_predict_to_stdout(sms_csv, tmp_path, capsys):
+    model = tmp_path / "nb.joblib"
+    main(["fit", "--model", "tfidf-nb", "--data", str(sms_csv), "--text-col", "message", "--out", str(model)])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--data", str(sms_csv), "--text-col", "message"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(",prediction")
+
+
+def _bad_files(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header_only.csv").write_text("text,label\n")
+    (tmp_path / "numbers.csv").write_text("text,label\n1,a\n2,b\n")
+    (tmp_path / "one_class.csv").write_text("text,label\nhi there,a\nhello you,a\nhey,a\n")
+    (tmp_path / "ok.csv").write_text("text,label\nhi there,a\nbuy now,b\nhello you,a\ncheap buy,b\n")
+    (tmp_path / "garbage.joblib").write_bytes(b"not a pickle")
+    joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/missing.csv", "--out", "{d}/m"], "does not exist"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/empty.csv", "--out", "{d}/m"], "is empty"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/header_only.csv", "--out", "{d}/m"], "no rows"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/ok.csv", "--text-col", "body", "--out", "{d}/m"], "column 'body' not found"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/numbers.csv", "--out", "{d}/m"], "not text"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/one_class.csv", "--out", "{d}/m"], "only one class"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/ok.csv", "--out", "{d}/m", "--param", "C=-1"], "'C' parameter"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/ok.csv", "--out", "{d}/m", "--param", "nope=1"], "Invalid parameter"),
+        (["fit", "--model", "tfidf-svm", "--data", "{d}/ok.csv", "--out", "{d}/m", "--param", "C"], "NAME=VALUE"),
+        (["predict", "--model", "{d}/missing.joblib", "--data", "{d}/ok.csv"], "does not exist"),
+        (["predict", "--model", "{d}/garbage.joblib", "--data", "{d}/ok.csv"], "cannot load model"),
+        (["predict", "--model", "{d}/dict.joblib", "--data", "{d}/ok.csv"], "not hold an nlpipe model"),
+        (["cv", "--data", "{d}/ok.csv", "--label-col", "nope"], "column 'nope' not found"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, needle):
+    _bad_files(tmp_path)
+    code = main([a.format(d=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("nlpipe: error:") and needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_console_script_and_demo():
+    exe = [sys.executable, "-m", "nlpipe.cli"]
+    res = subprocess.run([*exe, "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.startswith("nlpipe ")
+    res = subprocess.run([*exe, "demo", "--folds", "2"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "predictions identical = True" in res.stdout
+    assert "Almeida" in res.stdout
+    res = subprocess.run([*exe, "fit", "--model", "tfidf-svm", "--data", "/nonexistent.csv", "--out", "x"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
