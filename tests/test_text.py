@@ -259,3 +259,9 @@ def test_sample_weight(cls, tiny_binary):
         cls().fit(X, y, sample_weight=[1.0, 2.0])
     with pytest.raises(ValueError, match="multilabel"):
         cls(min_df=1).fit(MULTILABEL_X, MULTILABEL_Y, sample_weight=np.ones(len(MULTILABEL_X)))
+
+
+def test_multilabel_score_rejects_unseen_labels():
+    clf = TfidfNBClassifier(min_df=1).fit(MULTILABEL_X, MULTILABEL_Y)
+    with pytest.raises(ValueError, match="never seen in fit: \\['weather'\\]"):
+        clf.score(MULTILABEL_X[:2], [["sport"], ["weather"]])

@@ -103,6 +103,16 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         self._validate_params()
         texts = check_texts(X)
         y, kind = check_classification_targets(y, len(texts))
+        fit_params = {}
+        if sample_weight is not None:
+            if kind != "single":
+                raise ValueError("sample_weight is not supported with multilabel y.")
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(texts),):
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape}; expected ({len(texts)},), one weight per text."
+                )
+            fit_params["sample_weight"] = sample_weight
         self.multilabel_ = kind != "single"
         self.label_binarizer_ = None
         if kind == "lists":
@@ -126,16 +136,6 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
             del self.vectorizer_.stop_words_
 
         clf = self._make_classifier()
-        fit_params = {}
-        if sample_weight is not None:
-            if self.multilabel_:
-                raise ValueError("sample_weight is not supported with multilabel y.")
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (len(texts),):
-                raise ValueError(
-                    f"sample_weight has shape {sample_weight.shape}; expected ({len(texts)},), one weight per text."
-                )
-            fit_params["sample_weight"] = sample_weight
         if self.multilabel_:
             clf = OneVsRestClassifier(clf, n_jobs=self.n_jobs)
         self.estimator_ = clf.fit(Xt, Y, **fit_params)
@@ -198,10 +198,14 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         Xt = self._features(X)
         pred = self.estimator_.predict(Xt)
         if self.label_binarizer_ is not None:
-            y, _ = check_classification_targets(y, pred.shape[0])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # unseen labels count as wrong
-                y = self.label_binarizer_.transform(y)
+            y, kind = check_classification_targets(y, pred.shape[0])
+            if kind != "lists":
+                raise ValueError("y must be label lists, the form given to fit.")
+            unseen = {lab for labels in y for lab in labels} - set(self.classes_.tolist())
+            if unseen:
+                # MultiLabelBinarizer would drop them silently and inflate the score.
+                raise ValueError(f"y holds labels never seen in fit: {sorted(unseen, key=str)[:5]}")
+            y = self.label_binarizer_.transform(y)
         return accuracy_score(y, pred, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
