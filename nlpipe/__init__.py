@@ -13,8 +13,11 @@ _LAZY = {
     "SpacyTokenizer": "nlpipe.text",
     "TfidfSVMClassifier": "nlpipe.text",
     "TfidfNBClassifier": "nlpipe.text",
+    "TransformerClassifier": "nlpipe.classification",
+    "TransformerRegressor": "nlpipe.classification",
+    "TransformerEmbedder": "nlpipe.classification",
 }
-_SUBMODULES = {"base", "cli", "datasets", "exceptions", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "neural", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "text", "__version__"])
 

@@ -22,6 +22,8 @@ __all__ = [
     "Options",
     "check_texts",
     "check_classification_targets",
+    "check_regression_targets",
+    "label_lists_to_indicator",
     "validate_params",
 ]
 
@@ -402,6 +404,66 @@ def check_classification_targets(y, n_samples, *, name="y"):
     if classes.size < 2:
         raise ValueError(f"{name} has only one class ({classes[0]!r}); a classifier needs at least 2.")
     return y, "single"
+
+
+def check_regression_targets(y, n_samples, *, name="y"):
+    """Validate regression targets: finite numbers, one row per text.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets.
+    n_samples : int
+        Number of texts the targets go with.
+    name : str, default="y"
+        Name used in error messages.
+
+    Returns
+    -------
+    y : ndarray of float64, shape (n_samples, n_outputs)
+    was_1d : bool
+        Whether ``y`` was one-dimensional (predictions then are too).
+    """
+    if y is None:
+        raise ValueError(f"This estimator requires {name} to be passed, but {name} is None.")
+    if isinstance(y, (str, bytes)):
+        raise TypeError(f"{name} is a single {type(y).__name__}; expected numeric targets.")
+    if type(y).__name__ in ("Series", "DataFrame"):
+        y = y.to_numpy()
+    arr = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+    n_y = arr.shape[0] if arr.ndim else 0
+    if n_y != n_samples:
+        raise ValueError(f"X and {name} have different lengths: {n_samples} texts but {n_y} targets.")
+    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] < 1):
+        raise ValueError(f"{name} must be 1-D or 2-D (n_samples, n_outputs); got shape {arr.shape}.")
+    flat = arr.reshape(n_y, -1)
+    if flat.dtype.kind not in "biuf":
+        for i, row in enumerate(flat.tolist()):
+            for v in row:
+                if _is_missing(v):
+                    raise ValueError(f"{name}[{i}] is a missing value ({v!r}); every sample needs a target.")
+                if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                    raise TypeError(f"{name}[{i}] is {type(v).__name__} ({v!r}); regression targets must be numbers.")
+    out = flat.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    if bad.size:
+        raise ValueError(f"{name}[{bad[0]}] is not a finite number ({arr[bad[0]]!r}).")
+    return out, arr.ndim == 1
+
+
+def label_lists_to_indicator(binarizer, y, n_samples, *, name="y"):
+    """Indicator matrix of label lists ``y`` for a fitted ``MultiLabelBinarizer``.
+
+    Labels never seen in fit are an error: the binarizer would drop them and
+    inflate any score computed from the result.
+    """
+    y, kind = check_classification_targets(y, n_samples, name=name)
+    if kind != "lists":
+        raise ValueError(f"{name} must be label lists, the form given to fit.")
+    unseen = {lab for labels in y for lab in labels} - set(binarizer.classes_.tolist())
+    if unseen:
+        raise ValueError(f"{name} holds labels never seen in fit: {sorted(unseen, key=str)[:5]}")
+    return binarizer.transform(y)
 
 
 # --------------------------------------------------------------------------- #

@@ -3,7 +3,7 @@
 import inspect
 
 import pytest
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
 
 import nlpipe
 from nlpipe.testing import yield_contract_checks
@@ -20,9 +20,23 @@ def _public_estimators():
 
 ESTIMATORS = _public_estimators()
 
+def _instance(cls, **params):
+    """A fast-to-fit instance: transformer estimators get the tiny local backbone."""
+    defaults = cls().get_params()
+    if "device" in defaults:  # every neural estimator has one
+        from nlpipe.testing import make_tiny_backbone
+
+        params = {"model": make_tiny_backbone(), "verbose": 0, **params}
+        if "epochs" in defaults:
+            params = {"epochs": 2, "batch_size": 8, "learning_rate": 3e-3, "random_state": 0, **params}
+    return cls(**params)
+
+
 PARAM_GRIDS = {
     "TfidfSVMClassifier": {"C": [0.1, 1.0], "ngram_range": [(1, 1), (1, 2)]},
     "TfidfNBClassifier": {"alpha": [0.1, 1.0], "variant": ["complement", "multinomial"]},
+    "TransformerClassifier": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
+    "TransformerRegressor": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -31,22 +45,32 @@ EXTRA_CONFIGS = [
     nlpipe.TfidfSVMClassifier(tokenizer=nlpipe.SpacyTokenizer(), min_df=1),
     nlpipe.TfidfNBClassifier(variant="multinomial", analyzer="char_wb", ngram_range=(2, 4)),
     nlpipe.SpacyTokenizer(remove_punct=True, remove_stop_words=True),
+    _instance(nlpipe.TransformerClassifier, validation_fraction=0.25, early_stopping_patience=1, class_weight="balanced"),
+    _instance(nlpipe.TransformerEmbedder, pooling="cls", normalize=False, max_length=8),
 ]
 
 
 def test_public_estimators_discovered():
     names = {cls.__name__ for cls in ESTIMATORS}
-    assert {"SpacyTokenizer", "TfidfSVMClassifier", "TfidfNBClassifier"} <= names
+    assert {"SpacyTokenizer", "TfidfSVMClassifier", "TfidfNBClassifier", "TransformerClassifier",
+            "TransformerRegressor", "TransformerEmbedder"} <= names
     for cls in ESTIMATORS:
-        if is_classifier(cls()):
+        if is_classifier(cls()) or is_regressor(cls()):
             assert cls.__name__ in PARAM_GRIDS, f"add a GridSearchCV grid for {cls.__name__}"
 
 
 def _cases():
-    for est in [cls() for cls in ESTIMATORS] + EXTRA_CONFIGS:
+    for est in [_instance(cls) for cls in ESTIMATORS] + EXTRA_CONFIGS:
         grid = PARAM_GRIDS.get(type(est).__name__)
         for check_name, check in yield_contract_checks(est, param_grid=grid):
-            yield pytest.param(check, id=f"{est!r:.80}-{check_name}")
+            yield pytest.param(check, id=f"{_short_repr(est)}-{check_name}")
+
+
+def _short_repr(est):
+    # The tiny backbone lives in a random temp folder: keep test ids stable.
+    params = {k: v for k, v in est.get_params(deep=False).items() if k != "model"}
+    changed = {k: v for k, v in params.items() if repr(v) != repr(type(est)().get_params(deep=False)[k])}
+    return f"{type(est).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"[:90]
 
 
 @pytest.mark.parametrize("check", list(_cases()))

@@ -26,6 +26,7 @@ from ..base import (
     Options,
     check_classification_targets,
     check_texts,
+    label_lists_to_indicator,
 )
 
 logger = logging.getLogger(__name__)
@@ -198,14 +199,7 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         Xt = self._features(X)
         pred = self.estimator_.predict(Xt)
         if self.label_binarizer_ is not None:
-            y, kind = check_classification_targets(y, pred.shape[0])
-            if kind != "lists":
-                raise ValueError("y must be label lists, the form given to fit.")
-            unseen = {lab for labels in y for lab in labels} - set(self.classes_.tolist())
-            if unseen:
-                # MultiLabelBinarizer would drop them silently and inflate the score.
-                raise ValueError(f"y holds labels never seen in fit: {sorted(unseen, key=str)[:5]}")
-            y = self.label_binarizer_.transform(y)
+            y = label_lists_to_indicator(self.label_binarizer_, y, pred.shape[0])
         return accuracy_score(y, pred, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

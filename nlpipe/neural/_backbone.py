@@ -1,0 +1,150 @@
+"""Backbone resolution and loading, devices, seeding, transformers' chatter."""
+
+import contextlib
+import logging
+import os
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+# Position limit used when neither the tokenizer nor the config states one.
+_FALLBACK_MAX_LENGTH = 512
+
+
+def resolve_device(device):
+    """Turn ``"auto"`` / ``"cpu"`` / ``"cuda[:i]"`` / ``"mps"`` into a usable ``torch.device``.
+
+    ``"auto"`` prefers CUDA, then Apple MPS, then CPU. Asking for a device that is
+    not there is a ``ValueError``, not a crash deep inside torch.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} but MPS is not available here; use device='auto' or 'cpu'.")
+    return dev
+
+
+def autocast_dtype(device, mixed_precision):
+    """The autocast dtype for ``mixed_precision`` on ``device``, or None for full fp32.
+
+    Mixed precision is a CUDA feature here: CPU autocast is slower than fp32 on most CPUs.
+    """
+    if device.type != "cuda" or mixed_precision == "no":
+        return None
+    if mixed_precision == "fp16":
+        return torch.float16
+    if mixed_precision == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+@contextlib.contextmanager
+def quiet_transformers(verbose):
+    """Silence transformers' loading reports and progress bars unless ``verbose``."""
+    if verbose:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Seed torch for head initialisation and dropout without touching the caller's RNG state."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        if device.type == "cuda":
+            torch.cuda.manual_seed_all(seed)
+        yield
+
+
+def _load_error(model, what, exc):
+    where = "local directory" if os.path.isdir(str(model)) else "hub id"
+    return ValueError(
+        f"Could not load the {what} of model={model!r} ({where}): {exc}. Give a local directory "
+        "saved with save_pretrained, or a hub id that is in the local Hugging Face cache "
+        "(nlpipe never downloads on its own when offline)."
+    )
+
+
+def load_tokenizer(model):
+    """Load the tokenizer of ``model`` (hub id or local directory)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError, TypeError) as exc:
+        raise _load_error(model, "tokenizer", exc) from None
+    if tok.pad_token is None:  # decoder-only models: pad with EOS (masked out anyway)
+        if tok.eos_token is None:
+            raise ValueError(f"The tokenizer of {model!r} has neither a pad nor an EOS token.")
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_backbone(model, task, *, num_labels=None, problem_type=None, id2label=None):
+    """Load ``model`` with the head ``task`` needs.
+
+    Parameters
+    ----------
+    model : str
+        Hub id or local directory.
+    task : {"sequence-classification", "embedding"}
+        A fresh sequence-classification head (``num_labels`` outputs), or the bare encoder.
+    num_labels : int, optional
+    problem_type : str, optional
+        ``"single_label_classification"``, ``"multi_label_classification"`` or ``"regression"``.
+    id2label : dict, optional
+        Stored in the config so saved folders show label names.
+    """
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    try:
+        if task == "embedding":
+            return AutoModel.from_pretrained(model)
+        kwargs = {"num_labels": num_labels, "problem_type": problem_type}
+        if id2label is not None:
+            kwargs["id2label"] = id2label
+            kwargs["label2id"] = {v: k for k, v in id2label.items()}
+        # A checkpoint fine-tuned for another label set still gives its encoder.
+        return AutoModelForSequenceClassification.from_pretrained(model, ignore_mismatched_sizes=True, **kwargs)
+    except (OSError, ValueError, TypeError) as exc:
+        raise _load_error(model, "weights", exc) from None
+
+
+def resolve_max_length(max_length, tokenizer, model):
+    """``max_length`` clipped to what the backbone can take; the backbone's limit when None."""
+    limits = [
+        getattr(model.config, "max_position_embeddings", None),
+        getattr(tokenizer, "model_max_length", None),
+    ]
+    limits = [int(v) for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
+    limit = min(limits) if limits else _FALLBACK_MAX_LENGTH
+    if max_length is None:
+        return limit
+    if max_length > limit:
+        logger.warning("max_length=%d exceeds the backbone's limit; using %d", max_length, limit)
+    return min(max_length, limit)

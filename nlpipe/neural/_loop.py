@@ -1,0 +1,186 @@
+"""The single training loop and the batched inference every neural estimator uses."""
+
+import contextlib
+import logging
+import math
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+def encode(tokenizer, texts, max_length):
+    """Token ids per text, truncated to ``max_length``; no padding (batches pad dynamically)."""
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    return enc["input_ids"]
+
+
+def collate(ids, pad_id, device):
+    """Pad a list of id lists to the longest one; returns ``input_ids`` and ``attention_mask``."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return {
+        "input_ids": torch.from_numpy(input_ids).to(device, non_blocking=True),
+        "attention_mask": torch.from_numpy(mask).to(device, non_blocking=True),
+    }
+
+
+def _autocast(device, dtype):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _length_grouped_batches(lengths, batch_size, rng):
+    """Shuffled batches of similar lengths (less padding), as transformers' ``group_by_length``."""
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(-lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+@torch.inference_mode()
+def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id, verbose=0, desc="predict"):
+    """Forward all texts in length-sorted batches; outputs come back in input order.
+
+    Sorting by length means each batch pads only to its own longest text;
+    the longest batch runs first so an out-of-memory error shows up at once.
+    """
+    from tqdm.auto import tqdm
+
+    model.eval()
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(-lengths, kind="stable")
+    outputs = []
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=desc, unit="batch", disable=not verbose, leave=False):
+        idx = order[start : start + batch_size]
+        batch = collate([ids[i] for i in idx], pad_id, device)
+        with _autocast(device, amp_dtype):
+            out = forward(model, batch)
+        outputs.append(out.float().cpu().numpy())
+    stacked = np.concatenate(outputs, axis=0)
+    result = np.empty_like(stacked)
+    result[order] = stacked
+    return result
+
+
+def _decay_groups(model, weight_decay):
+    # Biases and norm weights (1-D) are not decayed, as in BERT's original recipe.
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def train(
+    model,
+    ids,
+    targets,
+    *,
+    forward,
+    loss_fn,
+    epochs,
+    batch_size,
+    learning_rate,
+    weight_decay,
+    warmup_ratio,
+    gradient_accumulation_steps,
+    max_grad_norm,
+    device,
+    amp_dtype,
+    pad_id,
+    seed,
+    validation=None,
+    early_stopping_patience=None,
+    verbose=0,
+):
+    """Fine-tune ``model`` in place; return the per-epoch history.
+
+    AdamW with linear warm-up and decay, gradient clipping and accumulation,
+    autocast (+ loss scaling for fp16) on CUDA, length-grouped shuffled batches.
+    With ``validation=(ids_val, targets_val)`` the validation loss is measured
+    after each epoch, the best weights are restored at the end, and training
+    stops after ``early_stopping_patience`` epochs without improvement.
+    """
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    rng = np.random.default_rng(seed)
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    n_batches = math.ceil(len(ids) / batch_size)
+    steps_per_epoch = math.ceil(n_batches / gradient_accumulation_steps)
+    total_steps = max(1, steps_per_epoch * epochs)
+    optimizer = torch.optim.AdamW(_decay_groups(model, weight_decay), lr=learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+
+    history, best_loss, best_state, bad_epochs = [], math.inf, None, 0
+    bar = tqdm(total=total_steps, desc="fit", unit="step", disable=not verbose, leave=False)
+    try:
+        for epoch in range(epochs):
+            model.train()
+            batches = _length_grouped_batches(lengths, batch_size, rng)
+            running, seen = 0.0, 0
+            optimizer.zero_grad(set_to_none=True)
+            for b, idx in enumerate(batches):
+                batch = collate([ids[i] for i in idx], pad_id, device)
+                target = targets[torch.as_tensor(idx)].to(device)
+                with _autocast(device, amp_dtype):
+                    logits = forward(model, batch)
+                loss = loss_fn(logits.float(), target)
+                running += loss.item() * len(idx)
+                seen += len(idx)
+                loss = loss / gradient_accumulation_steps
+                (scaler.scale(loss) if scaler else loss).backward()
+                if (b + 1) % gradient_accumulation_steps == 0 or b + 1 == len(batches):
+                    if scaler:
+                        scaler.unscale_(optimizer)
+                    if max_grad_norm:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+                    if scaler:
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{running / seen:.4f}")
+            record = {"epoch": epoch + 1, "train_loss": running / max(seen, 1)}
+            if validation is not None:
+                val_ids, val_targets = validation
+                logits = run_inference(
+                    model, val_ids, forward=forward, batch_size=batch_size, device=device,
+                    amp_dtype=amp_dtype, pad_id=pad_id,
+                )
+                val_loss = float(loss_fn(torch.from_numpy(logits), val_targets.cpu()))
+                record["val_loss"] = val_loss
+                if val_loss < best_loss:
+                    best_loss, bad_epochs = val_loss, 0
+                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                else:
+                    bad_epochs += 1
+            history.append(record)
+            logger.info("epoch %d: %s", epoch + 1, record)
+            if early_stopping_patience is not None and validation is not None and bad_epochs >= early_stopping_patience:
+                logger.info("early stopping after epoch %d", epoch + 1)
+                break
+    finally:
+        bar.close()
+        # Optimizer state is twice the model's size: drop it before returning.
+        del optimizer, scheduler, scaler
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history

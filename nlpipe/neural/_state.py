@@ -1,0 +1,108 @@
+"""Models and tokenizers <-> plain bytes, so pickles hold no CUDA tensor and no live handle."""
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from ..exceptions import DeviceWarning
+
+# Written with the weights; read back to rebuild the architecture without a download.
+_CONFIG_FILE = "config.json"
+
+
+def weights_to_bytes(model):
+    """The model's state dict as safetensors bytes, on CPU.
+
+    Tied parameters (one storage under several names) are stored once; loading
+    restores them through the module that owns the shared tensor.
+    """
+    from safetensors.torch import save
+
+    seen, tensors = set(), {}
+    for name, tensor in model.state_dict().items():
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        if tensor.device.type != "meta" and key in seen:
+            continue
+        seen.add(key)
+        tensors[name] = tensor.detach().to("cpu").contiguous()
+    return save(tensors)
+
+
+def load_weights(model, blob):
+    """Load safetensors bytes into ``model`` (always read on CPU; no code runs on load)."""
+    from safetensors.torch import load
+
+    state = load(blob)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    tied = set(getattr(model, "_tied_weights_keys", None) or [])
+    really_missing = [k for k in missing if k not in tied and not any(k.endswith(t) for t in tied)]
+    if unexpected or really_missing:
+        raise ValueError(f"Stored weights do not fit the model: missing {really_missing[:5]}, unexpected {unexpected[:5]}")
+    if hasattr(model, "tie_weights"):
+        model.tie_weights()
+    return model
+
+
+def folder_to_files(save):
+    """Run ``save(tmpdir)`` and return the folder's files as ``{name: bytes}``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        save(tmp)
+        return {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
+
+
+def files_to_folder(files, tmp):
+    for name, data in files.items():
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"Refusing to write suspicious file name {name!r} from a pickle.")
+        (Path(tmp) / name).write_bytes(data)
+
+
+def pack(model, tokenizer):
+    """``{"config": {...files}, "tokenizer": {...files}, "weights": bytes}`` for pickling."""
+    return {
+        "config": folder_to_files(model.config.save_pretrained),
+        "tokenizer": folder_to_files(tokenizer.save_pretrained),
+        "weights": weights_to_bytes(model),
+    }
+
+
+def unpack(packed, task):
+    """Rebuild ``(model, tokenizer)`` from :func:`pack`'s output, on CPU."""
+    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files_to_folder(packed["config"], tmp)
+        config = AutoConfig.from_pretrained(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        files_to_folder(packed["tokenizer"], tmp)
+        tokenizer = AutoTokenizer.from_pretrained(tmp)
+    cls = AutoModel if task == "embedding" else AutoModelForSequenceClassification
+    # Built for real on CPU (not on the meta device): non-persistent buffers such as
+    # BERT's position_ids are not in the state dict and must be initialised by the module.
+    model = cls.from_config(config)
+    load_weights(model, packed["weights"])
+    model.eval()
+    return model, tokenizer
+
+
+def device_after_load(saved_device):
+    """The device to use for a model saved on ``saved_device``; warn when it is gone."""
+    from ._backbone import resolve_device
+
+    saved = torch.device(saved_device)
+    if saved.type == "cuda" and not torch.cuda.is_available():
+        warnings.warn(
+            f"This model was fitted on {saved_device}, which is not available here; it is loaded on the CPU.",
+            DeviceWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
+    if saved.type == "mps":
+        try:
+            return resolve_device("mps")
+        except ValueError:
+            warnings.warn("This model was fitted on mps; it is loaded on the CPU.", DeviceWarning, stacklevel=4)
+            return torch.device("cpu")
+    return saved
