@@ -1,0 +1,289 @@
+"""Transformer estimators on a tiny local BERT: learning, batching, persistence, devices."""
+
+import gc
+import io
+import pickle
+import weakref
+
+import joblib
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from nlpipe import TransformerClassifier, TransformerEmbedder, TransformerRegressor  # noqa: E402
+from nlpipe.exceptions import DeviceWarning  # noqa: E402
+from nlpipe.testing import make_text_classification, make_tiny_backbone  # noqa: E402
+
+FAST = {"epochs": 10, "batch_size": 8, "learning_rate": 3e-3, "random_state": 0, "verbose": 0}
+
+
+@pytest.fixture(scope="session")
+def backbone():
+    return make_tiny_backbone()
+
+
+@pytest.fixture(scope="module")
+def fitted_3class(backbone):
+    X, y = make_text_classification(3)
+    return TransformerClassifier(model=backbone, **FAST).fit(X, y), X, y
+
+
+def test_learns_toy_tasks_to_full_train_accuracy(backbone, fitted_3class):
+    clf, X, y = fitted_3class
+    assert clf.score(X, y) == 1.0
+    Xb, yb = make_text_classification(2, label_type=int)
+    binary = TransformerClassifier(model=backbone, **FAST).fit(Xb, yb)
+    assert binary.score(Xb, yb) == 1.0
+    assert binary.predict(Xb).dtype.kind == "i"
+    assert binary.decision_function(Xb).shape == (len(Xb),)
+    assert ((binary.decision_function(Xb) > 0) == (binary.predict(Xb) == 1)).all()
+
+
+def test_proba_and_labels_agree(fitted_3class):
+    clf, X, _ = fitted_3class
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
+    assert clf.predict(X).dtype.kind == "U"
+    assert clf.model_.config.id2label == {0: "neg", 1: "neutral", 2: "pos"}
+
+
+def test_input_order_survives_length_sorting(fitted_3class):
+    clf, X, _ = fitted_3class
+    mixed = [X[0] + " " + X[1] * 5, X[2], "", X[3] * 3, X[4]]
+    batched = clf.decision_function(mixed)
+    one_by_one = np.vstack([clf.decision_function([t]) for t in mixed])
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-4, atol=1e-5)
+
+
+def test_very_long_input_is_truncated_not_a_crash(backbone, fitted_3class, caplog):
+    clf, _, _ = fitted_3class
+    assert clf.max_length_ == 128  # the tiny backbone's position limit
+    long_text = " ".join(["great"] * 10_000)
+    assert clf.predict([long_text, "short"]).shape == (2,)
+    X, y = make_text_classification(2)
+    with caplog.at_level("WARNING", logger="nlpipe"):
+        big = TransformerClassifier(model=backbone, max_length=4096, **{**FAST, "epochs": 1}).fit(X, y)
+    assert big.max_length_ == 128 and "exceeds the backbone's limit" in caplog.text
+
+
+@pytest.mark.parametrize("as_indicator", [False, True])
+def test_multilabel(backbone, as_indicator):
+    X, y = make_text_classification(3)
+    lists = [("movie", lab) if lab != "neutral" else ("movie",) for lab in y]
+    target = lists
+    if as_indicator:
+        from sklearn.preprocessing import MultiLabelBinarizer
+
+        target = MultiLabelBinarizer().fit_transform(lists)
+    clf = TransformerClassifier(model=backbone, **{**FAST, "epochs": 15}).fit(X, target)
+    assert clf.multilabel_ and clf.score(X, target) == 1.0
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3) and ((proba > 0) & (proba < 1)).all()
+    pred = clf.predict(X)
+    if as_indicator:
+        assert isinstance(pred, np.ndarray) and pred.shape == (len(X), 3)
+    else:
+        assert pred[0] == lists[0]
+
+
+def test_regression_single_and_multi_output(backbone):
+    X, labels = make_text_classification(2)
+    y = np.where(labels == "pos", 0.9, 0.1) + np.linspace(0, 0.02, len(X))
+    reg = TransformerRegressor(model=backbone, **FAST).fit(X, y)
+    assert reg.predict(X).shape == (len(X),)
+    assert reg.score(X, y) > 0.9
+    Y = np.column_stack([y, 100 * (1 - y)])  # different scales train alike (standardized)
+    multi = TransformerRegressor(model=backbone, **FAST).fit(X, Y)
+    pred = multi.predict(X)
+    assert pred.shape == (len(X), 2)
+    assert np.corrcoef(pred[:, 1], Y[:, 1])[0, 1] > 0.95
+
+
+def _roundtrip(obj):
+    buf = io.BytesIO()
+    joblib.dump(obj, buf)
+    buf.seek(0)
+    return joblib.load(buf)
+
+
+def test_pickle_roundtrip_and_size(fitted_3class):
+    clf, X, _ = fitted_3class
+    blob = pickle.dumps(clf)
+    for loaded in (pickle.loads(blob), _roundtrip(clf)):
+        np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+        assert loaded.device_.type == "cpu"
+    from nlpipe.neural import pack
+
+    packed = pack(clf.model_, clf.tokenizer_)
+    payload = len(packed["weights"]) + sum(map(len, packed["tokenizer"].values())) + sum(map(len, packed["config"].values()))
+    assert len(blob) < payload + 20_000  # parameters and labels only on top of the files
+    assert "model_" in vars(clf)  # pickling did not strip the live estimator
+
+
+def test_gpu_pickle_loads_on_cpu_with_a_warning(fitted_3class, monkeypatch):
+    clf, X, _ = fitted_3class
+    state = clf.__getstate__()
+    state["device_"] = "cuda:0"  # as if fitted on a GPU; the weights are bytes either way
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = TransformerClassifier.__new__(TransformerClassifier)
+    with pytest.warns(DeviceWarning, match="cuda:0"):
+        restored.__setstate__(state)
+    assert restored.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_refit_releases_previous_model(backbone):
+    X, y = make_text_classification(2)
+    clf = TransformerClassifier(model=backbone, **{**FAST, "epochs": 1}).fit(X, y)
+    old = weakref.ref(clf.model_)
+    clf.fit(X, y)
+    gc.collect()
+    assert old() is None, "the previous fit's model is still alive"
+
+
+def test_clone_restarts_from_pretrained_weights(backbone):
+    X, y = make_text_classification(2)
+    first = TransformerClassifier(model=backbone, **FAST).fit(X, y)
+    again = clone(first).fit(X[::-1], y[::-1])
+    again.fit(X, y)
+    np.testing.assert_allclose(first.decision_function(X), again.decision_function(X), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_leaves_global_rng_alone(backbone):
+    X, y = make_text_classification(2)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    TransformerClassifier(model=backbone, **{**FAST, "epochs": 1}).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_save_pretrained_loads_in_plain_transformers(fitted_3class, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    clf, X, _ = fitted_3class
+    clf.save_pretrained(tmp_path / "m")
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "m")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "m")
+    with torch.inference_mode():
+        logits = model(**tok(X[:4], padding=True, return_tensors="pt")).logits.numpy()
+    np.testing.assert_allclose(logits, clf.decision_function(X[:4]), rtol=1e-4, atol=1e-5)
+    pipe = pipeline("text-classification", model=str(tmp_path / "m"), device="cpu")
+    assert [r["label"] for r in pipe(X[:3])] == clf.predict(X[:3]).tolist()
+    restored = TransformerClassifier.from_pretrained(tmp_path / "m")
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
+    assert restored.get_params() == clf.get_params()
+    assert (restored.classes_ == clf.classes_).all()
+
+
+def test_save_pretrained_regressor_and_embedder(backbone, tmp_path):
+    X, labels = make_text_classification(2)
+    y = (labels == "pos").astype(float)
+    reg = TransformerRegressor(model=backbone, **{**FAST, "epochs": 2}).fit(X, y)
+    back = TransformerRegressor.from_pretrained(reg.save_pretrained(tmp_path / "r"))
+    np.testing.assert_allclose(back.predict(X), reg.predict(X), rtol=1e-5)
+    emb = TransformerEmbedder(model=backbone, verbose=0).fit(X)
+    back = TransformerEmbedder.from_pretrained(emb.save_pretrained(tmp_path / "e"))
+    np.testing.assert_allclose(back.transform(X), emb.transform(X), rtol=1e-5)
+
+
+def test_from_pretrained_refuses_foreign_folders(backbone, fitted_3class, tmp_path):
+    with pytest.raises(ValueError, match="not written by TransformerClassifier.save_pretrained"):
+        TransformerClassifier.from_pretrained(backbone)
+    fitted_3class[0].save_pretrained(tmp_path / "c")
+    with pytest.raises(ValueError, match="holds a TransformerClassifier, not a TransformerRegressor"):
+        TransformerRegressor.from_pretrained(tmp_path / "c")
+
+
+def test_embedder_pipeline_and_padding_invariance(backbone):
+    X, y = make_text_classification(2)
+    pipe = make_pipeline(TransformerEmbedder(model=backbone, verbose=0), LogisticRegression(C=1e3, max_iter=5000))
+    assert pipe.fit(X, y).score(X, y) > 0.9  # random frozen encoder, but separable features
+    emb = pipe[0]
+    alone = emb.transform([X[1]])
+    with_longer = emb.transform([X[0] * 4, X[1]])[1:]
+    np.testing.assert_allclose(alone, with_longer, rtol=1e-4, atol=1e-5)
+    assert emb.get_feature_names_out()[:2].tolist() == ["embedding0", "embedding1"]
+
+
+def _noisy_task():
+    X, _ = make_text_classification(3, repeat=1)  # 18 distinct texts
+    y = np.random.default_rng(0).permutation(np.repeat(["a", "b"], 9))  # labels a model can only memorize
+    return X, y
+
+
+def test_validation_split_and_early_stopping(backbone):
+    X, y = _noisy_task()
+    clf = TransformerClassifier(
+        model=backbone, validation_fraction=0.33, early_stopping_patience=2,
+        **{**FAST, "epochs": 40, "learning_rate": 1e-2},
+    ).fit(X, y)
+    assert all("val_loss" in h for h in clf.history_)
+    assert len(clf.history_) < 40, "early stopping never triggered"
+    losses = [h["val_loss"] for h in clf.history_]
+    assert losses[-1] > min(losses) and losses[-2] > min(losses)
+
+
+def test_training_loop_restores_best_weights(backbone):
+    from nlpipe import neural
+
+    X, y = _noisy_task()
+    device = torch.device("cpu")
+    tok = neural.load_tokenizer(backbone)
+    with neural.quiet_transformers(0):
+        model = neural.load_backbone(backbone, "sequence-classification", num_labels=2)
+    ids = neural.encode(tok, X, 64)
+    targets = torch.as_tensor((y == "b").astype(np.int64))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    forward = lambda m, b: m(**b).logits  # noqa: E731
+    history = neural.train(
+        model, ids[:12], targets[:12], forward=forward, loss_fn=loss_fn, epochs=12, batch_size=4,
+        learning_rate=1e-2, weight_decay=0.0, warmup_ratio=0.0, gradient_accumulation_steps=2,
+        max_grad_norm=1.0, device=device, amp_dtype=None, pad_id=tok.pad_token_id, seed=0,
+        validation=(ids[12:], targets[12:]),
+    )
+    logits = neural.run_inference(model, ids[12:], forward=forward, batch_size=4, device=device,
+                                  amp_dtype=None, pad_id=tok.pad_token_id)
+    final = float(loss_fn(torch.from_numpy(logits), targets[12:]))
+    best = min(h["val_loss"] for h in history)
+    assert history[-1]["val_loss"] > best  # the last epoch was not the best...
+    assert final == pytest.approx(best, rel=1e-4)  # ...and the best one was restored
+
+
+def test_class_weight_changes_the_fit(backbone):
+    X, y = make_text_classification(2)
+    a = TransformerClassifier(model=backbone, **{**FAST, "epochs": 2}).fit(X, y)
+    b = TransformerClassifier(model=backbone, class_weight={"pos": 10.0}, **{**FAST, "epochs": 2}).fit(X, y)
+    assert not np.allclose(a.decision_function(X), b.decision_function(X))
+    with pytest.raises(ValueError, match="not in y"):
+        TransformerClassifier(model=backbone, class_weight={"nope": 2.0}, **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"device": "cuda"}, "CUDA is not available"),
+        ({"device": "warp-drive"}, "not a torch device"),
+        ({"model": "/no/such/folder"}, "Could not load"),
+    ],
+)
+def test_load_errors_are_clear(backbone, params, match, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X, y = make_text_classification(2)
+    with pytest.raises(ValueError, match=match):
+        TransformerClassifier(**{"model": backbone, **FAST, **params}).fit(X, y)
+
+
+def test_verbose_controls_progress_bars(backbone, capsys):
+    X, y = make_text_classification(2)
+    TransformerClassifier(model=backbone, **{**FAST, "epochs": 1}).fit(X, y).predict(X)
+    assert "fit" not in capsys.readouterr().err
+    TransformerClassifier(model=backbone, **{**FAST, "epochs": 1, "verbose": 1}).fit(X, y)
+    assert "fit" in capsys.readouterr().err
