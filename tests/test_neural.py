@@ -287,3 +287,20 @@ def test_verbose_controls_progress_bars(backbone, capsys):
     assert "fit" not in capsys.readouterr().err
     TransformerClassifier(model=backbone, **{**FAST, "epochs": 1, "verbose": 1}).fit(X, y)
     assert "fit" in capsys.readouterr().err
+
+
+def test_device_and_precision_choice(monkeypatch):
+    from nlpipe.neural import autocast_dtype, resolve_device
+
+    cuda = torch.device("cuda")
+    assert autocast_dtype(torch.device("cpu"), "auto") is None  # CPU always runs fp32
+    assert autocast_dtype(cuda, "no") is None
+    assert autocast_dtype(cuda, "fp16") is torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert autocast_dtype(cuda, "auto") is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert autocast_dtype(cuda, "auto") is torch.float16
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type in ("cpu", "mps")
