@@ -205,10 +205,7 @@ class _TransformerBase(BaseTextEstimator):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("estimator") != cls.__name__:
             raise ValueError(f"{str(path)!r} holds a {meta.get('estimator')}, not a {cls.__name__}.")
-        params = meta["params"]
-        if isinstance(params.get("ngram_range"), list):  # pragma: no cover - future-proofing
-            params["ngram_range"] = tuple(params["ngram_range"])
-        est = cls(**params)
+        est = cls(**meta["params"])
         if device is not None:
             est.set_params(device=device)
         neural = _neural()

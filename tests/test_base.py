@@ -22,7 +22,10 @@ def test_import_is_lazy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"import nlpipe imported {out}"
-    code = "import sys, nlpipe; nlpipe.TfidfSVMClassifier; print('torch' in sys.modules or 'spacy' in sys.modules)"
+    code = (
+        "import sys, nlpipe; nlpipe.TfidfSVMClassifier; nlpipe.TransformerClassifier; "
+        "print('torch' in sys.modules or 'spacy' in sys.modules or 'transformers' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
 
