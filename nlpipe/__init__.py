@@ -16,8 +16,10 @@ _LAZY = {
     "TransformerClassifier": "nlpipe.classification",
     "TransformerRegressor": "nlpipe.classification",
     "TransformerEmbedder": "nlpipe.classification",
+    "LexiconSentiment": "nlpipe.sentiment",
+    "LexiconFeatures": "nlpipe.sentiment",
 }
-_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "neural", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "neural", "sentiment", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "text", "__version__"])
 

@@ -37,6 +37,7 @@ PARAM_GRIDS = {
     "TfidfNBClassifier": {"alpha": [0.1, 1.0], "variant": ["complement", "multinomial"]},
     "TransformerClassifier": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "TransformerRegressor": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
+    "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -53,7 +54,7 @@ EXTRA_CONFIGS = [
 def test_public_estimators_discovered():
     names = {cls.__name__ for cls in ESTIMATORS}
     assert {"SpacyTokenizer", "TfidfSVMClassifier", "TfidfNBClassifier", "TransformerClassifier",
-            "TransformerRegressor", "TransformerEmbedder"} <= names
+            "TransformerRegressor", "TransformerEmbedder", "LexiconSentiment", "LexiconFeatures"} <= names
     for cls in ESTIMATORS:
         if is_classifier(cls()) or is_regressor(cls()):
             assert cls.__name__ in PARAM_GRIDS, f"add a GridSearchCV grid for {cls.__name__}"

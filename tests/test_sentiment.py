@@ -1,0 +1,84 @@
+"""Lexicon sentiment: VADER's rules survive, long texts do not saturate, thresholds are learned."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("vaderSentiment")
+
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline, make_union  # noqa: E402
+from sklearn.svm import LinearSVC  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+
+from nlpipe import LexiconFeatures, LexiconSentiment  # noqa: E402
+
+POS = ["i love this movie", "a wonderful, great film", "really enjoyable and fun", "the best day ever",
+       "what a lovely surprise", "happy with the result", "excellent work", "so good"]
+NEG = ["i hate this movie", "an awful, boring film", "really dull and sad", "the worst day ever",
+       "what a horrible surprise", "angry about the result", "terrible work", "so bad"]
+NEU = ["the movie starts at nine", "the film is in english", "it was released in may", "the day is tuesday",
+       "the box is on the table", "the result was posted", "work starts monday", "so it goes"]
+
+
+def compound(texts):
+    return LexiconSentiment().fit(POS + NEG, [1] * 8 + [0] * 8).decision_function(texts)
+
+
+def test_negation_flips_sign():
+    a, b = compound(["the food was good", "the food was not good"])
+    assert a > 0 > b
+
+
+def test_intensifiers_caps_and_punctuation_raise_magnitude():
+    base, very, caps, bang = compound(["the food was good", "the food was very good",
+                                       "the food was GOOD", "the food was good!!!"])
+    assert very > base and caps > base and bang > base
+
+
+def test_long_texts_stay_in_range_and_do_not_saturate():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    mixed = " ".join(["The acting was great. The plot was awful."] * 200)
+    positive = " ".join(["The acting was great."] * 200)
+    ours = compound([mixed, positive, "The acting was great."])
+    assert np.all(np.abs(ours) <= 1)
+    assert abs(ours[0]) < 0.3  # balanced text stays near neutral
+    assert ours[1] == pytest.approx(ours[2])  # 200 positive sentences score like one
+    raw = SentimentIntensityAnalyzer().polarity_scores(positive)["compound"]
+    assert raw > 0.99  # what the raw analyzer does: saturation
+
+
+def test_three_way_thresholds_are_learned_and_ordered():
+    X = POS + NEG + NEU
+    y = ["pos"] * 8 + ["neg"] * 8 + ["neu"] * 8
+    clf = LexiconSentiment().fit(X, y)
+    assert len(clf.thresholds_) == 2 and clf.thresholds_[0] < clf.thresholds_[1]
+    assert clf.score(X, y) > 0.8
+    scores = np.linspace(-1, 1, 41)
+    order = {"neg": 0, "neu": 1, "pos": 2}
+    pred = clf.estimator_.predict(scores[:, None])
+    ranks = [order[p] for p in pred]
+    assert ranks == sorted(ranks), "classes must change monotonically along the compound score"
+
+
+def test_thresholds_adapt_to_labels():
+    X = POS + NEU
+    y_strict = [1] * 8 + [0] * 8  # neutral texts are the negative class here
+    clf = LexiconSentiment().fit(X, y_strict)
+    assert clf.score(X, y_strict) == 1.0
+    assert 0 <= clf.thresholds_[0] < 0.5
+    assert cross_val_score(LexiconSentiment(), X + NEG, [1] * 8 + [0] * 16, cv=4).mean() > 0.8
+
+
+def test_features_names_shapes_and_stacking():
+    feats = LexiconFeatures().fit(POS)
+    F = feats.transform(POS + NEG + ["", "WOW!!! :) 😀 isn't it?"])
+    assert F.shape == (18, 10) and list(feats.get_feature_names_out())[:4] == ["compound", "pos", "neg", "neu"]
+    assert np.isfinite(F).all()
+    last = dict(zip(feats.get_feature_names_out(), LexiconFeatures(log_counts=False).fit(["x"]).transform(
+        ["WOW!!! :) 😀 isn't it?"])[0]))
+    assert last["exclamations"] == 3 and last["questions"] == 1 and last["emoji"] == 1
+    assert last["emoticons"] == 1 and last["negations"] == 1 and last["caps_ratio"] == pytest.approx(1 / 3)
+    model = make_pipeline(make_union(TfidfVectorizer(), LexiconFeatures()), LinearSVC())
+    X, y = POS + NEG, [1] * 8 + [0] * 8
+    assert model.fit(X, y).score(X, y) == 1.0
