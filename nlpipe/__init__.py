@@ -19,9 +19,9 @@ _LAZY = {
     "LexiconSentiment": "nlpipe.sentiment",
     "LexiconFeatures": "nlpipe.sentiment",
 }
-_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "neural", "sentiment", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "testing", "text"}
 
-__all__ = sorted([*_LAZY, "datasets", "exceptions", "text", "__version__"])
+__all__ = sorted([*_LAZY, "datasets", "exceptions", "metrics", "text", "__version__"])
 
 
 def __getattr__(name):

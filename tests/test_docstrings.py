@@ -26,6 +26,8 @@ def _public_objects():
                         yield f"{member.__module__}.{member.__qualname__}"
     for name in datasets.__all__:
         yield f"nlpipe.datasets.{name}"
+    for name in ("pearson_r", "spearman_r"):
+        yield f"nlpipe.metrics.{name}"
     yield "nlpipe.cli.main"
     yield "nlpipe.testing.check_estimator_contract"
 
