@@ -18,6 +18,7 @@ _LAZY = {
     "TransformerEmbedder": "nlpipe.classification",
     "LexiconSentiment": "nlpipe.sentiment",
     "LexiconFeatures": "nlpipe.sentiment",
+    "IntensityRegressor": "nlpipe.sentiment",
 }
 _SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "testing", "text"}
 

@@ -9,17 +9,26 @@ data, and surface-cue features to stack with TF-IDF.
 
 import functools
 import numbers
+import os
 import re
 
 import numpy as np
-from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from .base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts
+from .base import (
+    BaseTextEstimator,
+    Interval,
+    NgramRange,
+    Options,
+    check_classification_targets,
+    check_regression_targets,
+    check_texts,
+)
 from .exceptions import MissingExtraError
 
-__all__ = ["LexiconFeatures", "LexiconSentiment"]
+__all__ = ["IntensityRegressor", "LexiconFeatures", "LexiconSentiment"]
 
 # Sentence ends: VADER's compound squashes the sum of a text's word valences with
 # x / sqrt(x^2 + 15), so a long text tends to +-1 whatever its balance; per-sentence
@@ -295,4 +304,208 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
+        return tags
+
+
+class IntensityRegressor(RegressorMixin, BaseTextEstimator):
+    """Predict how strong a feeling is, in [0, 1], with a TF-IDF or a transformer backend.
+
+    ``backend="tfidf"`` stacks word n-grams, character n-grams and
+    :class:`LexiconFeatures` under a ridge head; ``backend="transformer"``
+    fine-tunes :class:`~nlpipe.TransformerRegressor`. ``y`` may have one column
+    per emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric.
+
+    Parameters
+    ----------
+    backend : {"tfidf", "transformer"}, default="tfidf"
+        The model family.
+    alpha : float, default=1.0
+        Ridge regularization (tfidf backend).
+    word_ngram_range : tuple (min_n, max_n), default=(1, 2)
+        Word n-grams (tfidf backend).
+    char_ngram_range : tuple (min_n, max_n) or None, default=(2, 5)
+        Character n-grams within word boundaries; None leaves them out (tfidf backend).
+    lexicon : bool, default=True
+        Stack the standardized lexicon features (tfidf backend).
+    clip : bool, default=True
+        Clip predictions to [0, 1].
+    model : str or path-like, default="distilbert-base-uncased"
+        Backbone of the transformer backend.
+    epochs : int, default=3
+        Training epochs (transformer backend).
+    learning_rate : float, default=5e-5
+        Peak learning rate (transformer backend).
+    batch_size : int, default=32
+        Batch size (transformer backend).
+    max_length : int or None, default=None
+        Truncation length (transformer backend).
+    device : str, default="auto"
+        Device (transformer backend).
+    random_state : int, RandomState instance or None, default=None
+        Seed (transformer backend).
+    verbose : int, default=0
+        Progress bars (transformer backend).
+
+    Attributes
+    ----------
+    estimator_ : sklearn.pipeline.Pipeline or TransformerRegressor
+        The fitted model.
+    n_outputs_ : int
+        Number of targets per text.
+
+    See Also
+    --------
+    TransformerRegressor : the transformer backend on its own.
+    LexiconFeatures : the lexicon features of the tfidf backend.
+
+    Examples
+    --------
+    >>> from nlpipe import IntensityRegressor
+    >>> X = ["a bit annoyed", "very angry", "furious!!! so ANGRY", "slightly irritated", "calm", "rage"]
+    >>> y = [0.3, 0.7, 0.95, 0.25, 0.05, 0.9]
+    >>> reg = IntensityRegressor(alpha=0.1).fit(X, y)
+    >>> pred = reg.predict(["so angry", "calm"])
+    >>> bool(pred[0] > pred[1]) and bool(((pred >= 0) & (pred <= 1)).all())
+    True
+    """
+
+    _parameter_constraints = {
+        "backend": [Options(["tfidf", "transformer"])],
+        "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+        "word_ngram_range": [NgramRange()],
+        "char_ngram_range": [None, NgramRange()],
+        "lexicon": ["boolean"],
+        "clip": ["boolean"],
+        "model": [str, os.PathLike],
+        "epochs": [Interval(numbers.Integral, 1, None)],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "max_length": [None, Interval(numbers.Integral, 1, None)],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        backend="tfidf",
+        alpha=1.0,
+        word_ngram_range=(1, 2),
+        char_ngram_range=(2, 5),
+        lexicon=True,
+        clip=True,
+        model="distilbert-base-uncased",
+        epochs=3,
+        learning_rate=5e-5,
+        batch_size=32,
+        max_length=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.backend = backend
+        self.alpha = alpha
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.lexicon = lexicon
+        self.clip = clip
+        self.model = model
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _tfidf_pipeline(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        parts = [("word", TfidfVectorizer(ngram_range=self.word_ngram_range, sublinear_tf=True))]
+        if self.char_ngram_range is not None:
+            parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range,
+                                                  sublinear_tf=True, min_df=2)))
+        if self.lexicon:
+            parts.append(("lexicon", make_pipeline(LexiconFeatures(), StandardScaler())))
+        return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))
+
+    def fit(self, X, y):
+        """Fit the backend.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Intensities, usually in [0, 1].
+
+        Returns
+        -------
+        self : IntensityRegressor
+        """
+        self._validate_params()
+        texts = check_texts(X)
+        Y, self._y_1d = check_regression_targets(y, len(texts))
+        self.n_outputs_ = Y.shape[1]
+        target = Y[:, 0] if self._y_1d else Y
+        if self.backend == "tfidf":
+            self.estimator_ = self._tfidf_pipeline().fit(texts, target)
+        else:
+            from .classification import TransformerRegressor
+
+            self.estimator_ = TransformerRegressor(
+                model=self.model, epochs=self.epochs, learning_rate=self.learning_rate,
+                batch_size=self.batch_size, max_length=self.max_length, device=self.device,
+                random_state=self.random_state, verbose=self.verbose,
+            ).fit(texts, target)
+        return self
+
+    def predict(self, X):
+        """Predict intensities.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+            In [0, 1] when ``clip``.
+        """
+        check_is_fitted(self, "estimator_")
+        pred = np.asarray(self.estimator_.predict(check_texts(X)), dtype=np.float64)
+        return np.clip(pred, 0.0, 1.0) if self.clip else pred
+
+    def score(self, X, y, sample_weight=None):
+        """Pearson r between predictions and ``y`` (mean over outputs).
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True intensities.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        r : float
+        """
+        from .metrics import pearson_r
+
+        if sample_weight is not None:
+            raise ValueError("IntensityRegressor.score does not support sample_weight.")
+        pred = self.predict(X)
+        Y, _ = check_regression_targets(y, len(pred))
+        return pearson_r(Y[:, 0] if pred.ndim == 1 else Y, pred)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
         return tags

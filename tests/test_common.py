@@ -23,7 +23,7 @@ ESTIMATORS = _public_estimators()
 def _instance(cls, **params):
     """A fast-to-fit instance: transformer estimators get the tiny local backbone."""
     defaults = cls().get_params()
-    if "device" in defaults:  # every neural estimator has one
+    if "device" in defaults:  # every neural estimator (or neural backend) has one
         from nlpipe.testing import make_tiny_backbone
 
         params = {"model": make_tiny_backbone(), "verbose": 0, **params}
@@ -38,6 +38,7 @@ PARAM_GRIDS = {
     "TransformerClassifier": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "TransformerRegressor": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
+    "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [False, True]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -48,6 +49,8 @@ EXTRA_CONFIGS = [
     nlpipe.SpacyTokenizer(remove_punct=True, remove_stop_words=True),
     _instance(nlpipe.TransformerClassifier, validation_fraction=0.25, early_stopping_patience=1, class_weight="balanced"),
     _instance(nlpipe.TransformerEmbedder, pooling="cls", normalize=False, max_length=8),
+    _instance(nlpipe.IntensityRegressor, backend="transformer", epochs=2, batch_size=8, learning_rate=3e-3,
+              random_state=0),
 ]
 
 

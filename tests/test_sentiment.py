@@ -82,3 +82,38 @@ def test_features_names_shapes_and_stacking():
     model = make_pipeline(make_union(TfidfVectorizer(), LexiconFeatures()), LinearSVC())
     X, y = POS + NEG, [1] * 8 + [0] * 8
     assert model.fit(X, y).score(X, y) == 1.0
+
+
+def _intensity_data():
+    X = POS + NEG + NEU
+    anger = np.r_[np.full(8, 0.1), np.linspace(0.6, 1.0, 8), np.full(8, 0.2)]
+    joy = np.r_[np.linspace(0.6, 1.0, 8), np.full(8, 0.05), np.full(8, 0.3)]
+    return X, anger, np.column_stack([anger, joy])
+
+
+def test_intensity_regressor_single_and_multi_output():
+    from nlpipe import IntensityRegressor
+    from nlpipe.metrics import pearson_r
+
+    X, anger, both = _intensity_data()
+    single = IntensityRegressor(alpha=0.1).fit(X, anger)
+    pred = single.predict(X + ["SO ANGRY!!! I HATE IT"])
+    assert pred.shape == (25,) and ((pred >= 0) & (pred <= 1)).all()
+    assert single.score(X, anger) == pytest.approx(pearson_r(anger, single.predict(X)))
+    multi = IntensityRegressor(alpha=0.1, lexicon=False).fit(X, both)
+    assert multi.n_outputs_ == 2 and multi.predict(X).shape == (24, 2)
+    assert multi.score(X, both) > 0.9
+
+
+def test_intensity_regressor_clip_and_transformer_backend():
+    from nlpipe import IntensityRegressor, TransformerRegressor
+    from nlpipe.testing import make_tiny_backbone
+
+    X, anger, _ = _intensity_data()
+    raw = IntensityRegressor(alpha=1e-3, clip=False).fit(X, anger * 4 - 1.5)
+    assert raw.predict(X).min() < 0 and raw.predict(X).max() > 1
+    pytest.importorskip("torch")
+    neural = IntensityRegressor(backend="transformer", model=make_tiny_backbone(), epochs=10, batch_size=8,
+                                learning_rate=3e-3, random_state=0).fit(X, anger)
+    assert isinstance(neural.estimator_, TransformerRegressor)
+    assert neural.score(X, anger) > 0.8
