@@ -19,6 +19,7 @@ _LAZY = {
     "LexiconSentiment": "nlpipe.sentiment",
     "LexiconFeatures": "nlpipe.sentiment",
     "IntensityRegressor": "nlpipe.sentiment",
+    "IntensityClassifier": "nlpipe.sentiment",
 }
 _SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "testing", "text"}
 

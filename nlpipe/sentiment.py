@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .base import (
     BaseTextEstimator,
+    HasMethods,
     Interval,
     NgramRange,
     Options,
@@ -28,7 +29,7 @@ from .base import (
 )
 from .exceptions import MissingExtraError
 
-__all__ = ["IntensityRegressor", "LexiconFeatures", "LexiconSentiment"]
+__all__ = ["IntensityClassifier", "IntensityRegressor", "LexiconFeatures", "LexiconSentiment"]
 
 # Sentence ends: VADER's compound squashes the sum of a text's word valences with
 # x / sqrt(x^2 + 15), so a long text tends to +-1 whatever its balance; per-sentence
@@ -61,6 +62,19 @@ def _scores(analyzer, text):
     """Mean VADER scores (neg, neu, pos, compound) over the text's sentences."""
     rows = [analyzer.polarity_scores(s) for s in _sentences(text)]
     return [sum(r[k] for r in rows) / len(rows) for k in ("neg", "neu", "pos", "compound")]
+
+
+def _fit_thresholds(score, y, *, C, class_weight, span):
+    """Learn where the labels change along a 1-D score: a one-feature multinomial logistic model.
+
+    On one feature the predicted classes form intervals, so the model is a set of
+    thresholds with calibrated probabilities around them, and ``predict`` is the
+    arg-max of ``predict_proba`` by construction.
+    """
+    model = LogisticRegression(C=C, class_weight=class_weight).fit(np.asarray(score)[:, None], y)
+    grid = np.linspace(span[0], span[1], 2001)[:, None]
+    pred = model.predict(grid)
+    return model, grid[1:, 0][pred[1:] != pred[:-1]]
 
 
 class LexiconSentiment(ClassifierMixin, BaseTextEstimator):
@@ -140,12 +154,10 @@ class LexiconSentiment(ClassifierMixin, BaseTextEstimator):
         y, kind = check_classification_targets(y, len(texts))
         if kind != "single":
             raise ValueError("LexiconSentiment takes one label per text, not multilabel y.")
-        score = self._compound(texts)[:, None]
-        self.estimator_ = LogisticRegression(C=self.C, class_weight=self.class_weight).fit(score, y)
+        self.estimator_, self.thresholds_ = _fit_thresholds(
+            self._compound(texts), y, C=self.C, class_weight=self.class_weight, span=(-1.0, 1.0)
+        )
         self.classes_ = self.estimator_.classes_
-        grid = np.linspace(-1, 1, 2001)[:, None]
-        pred = self.estimator_.predict(grid)
-        self.thresholds_ = grid[1:, 0][pred[1:] != pred[:-1]]
         return self
 
     def decision_function(self, X):
@@ -509,3 +521,152 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
+    """Ordinal intensity levels ("none" < "low" < "moderate" < "high") from a regressor's output.
+
+    The levels are mapped to evenly spaced targets in [0, 1], ``regressor`` is
+    fitted on them, and thresholds between the levels are learned on its
+    cross-validated predictions (so they are not fitted to training-set
+    optimism), then the regressor is refitted on all data.
+
+    Parameters
+    ----------
+    levels : list or None, default=None
+        The labels from lowest to highest; None sorts the labels of ``y``
+        (ints sort numerically).
+    regressor : estimator or None, default=None
+        A text regressor; None uses ``IntensityRegressor(clip=False)``.
+    cv : int, default=3
+        Folds for the out-of-fold predictions the thresholds are learned on.
+    C : float, default=100.0
+        Inverse regularization of the threshold model.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The levels, lowest first.
+    regressor_ : estimator
+        The fitted regressor.
+    estimator_ : sklearn.linear_model.LogisticRegression
+        The threshold model on the regressor's output.
+    thresholds_ : ndarray
+        Regressor outputs where the predicted level changes, ascending.
+
+    See Also
+    --------
+    IntensityRegressor : the default regressor.
+
+    Examples
+    --------
+    >>> from nlpipe import IntensityClassifier
+    >>> X = ["calm", "a bit annoyed", "angry", "furious!!!", "fine", "slightly irritated", "mad", "enraged"] * 2
+    >>> y = ["none", "low", "moderate", "high"] * 4
+    >>> clf = IntensityClassifier(levels=["none", "low", "moderate", "high"]).fit(X, y)
+    >>> clf.classes_.tolist()
+    ['none', 'low', 'moderate', 'high']
+    """
+
+    _parameter_constraints = {
+        "levels": [None, list, tuple],
+        "regressor": [None, HasMethods(["fit", "predict"])],
+        "cv": [Interval(numbers.Integral, 2, None)],
+        "C": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, *, levels=None, regressor=None, cv=3, C=100.0):
+        self.levels = levels
+        self.regressor = regressor
+        self.cv = cv
+        self.C = C
+
+    def fit(self, X, y):
+        """Fit the regressor and the thresholds.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+        y : array-like of shape (n_samples,)
+            Levels.
+
+        Returns
+        -------
+        self : IntensityClassifier
+        """
+        from sklearn.base import clone
+        from sklearn.model_selection import KFold, cross_val_predict
+
+        self._validate_params()
+        texts = check_texts(X)
+        y, kind = check_classification_targets(y, len(texts))
+        if kind != "single":
+            raise ValueError("IntensityClassifier takes one level per text, not multilabel y.")
+        seen = np.unique(y)
+        levels = np.asarray(self.levels if self.levels is not None else seen)
+        unknown = set(seen.tolist()) - set(levels.tolist())
+        if unknown:
+            raise ValueError(f"y holds labels missing from levels: {sorted(unknown, key=str)[:5]}")
+        rank = {lab: i for i, lab in enumerate(levels.tolist())}
+        target = np.array([rank[v] for v in y.tolist()], dtype=np.float64) / max(len(levels) - 1, 1)
+        base = clone(self.regressor) if self.regressor is not None else IntensityRegressor(clip=False)
+        folds = KFold(n_splits=min(self.cv, len(texts)), shuffle=True, random_state=0)
+        oof = cross_val_predict(base, texts, target, cv=folds)
+        order_labels = np.array([rank[v] for v in y.tolist()])
+        self.estimator_, self.thresholds_ = _fit_thresholds(
+            oof, order_labels, C=self.C, class_weight=None, span=(min(oof.min(), 0.0), max(oof.max(), 1.0))
+        )
+        self.regressor_ = clone(base).fit(texts, target)
+        self.classes_ = levels
+        return self
+
+    def decision_function(self, X):
+        """The regressor's output (higher means a stronger level).
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "regressor_")
+        return np.asarray(self.regressor_.predict(check_texts(X)), dtype=np.float64)
+
+    def predict_proba(self, X):
+        """Level probabilities.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_levels)
+            Columns follow ``classes_`` (lowest level first); a level never
+            seen in ``y`` gets probability 0.
+        """
+        score = self.decision_function(X)
+        seen = self.estimator_.predict_proba(score[:, None])
+        proba = np.zeros((len(score), len(self.classes_)))
+        proba[:, self.estimator_.classes_] = seen
+        return proba
+
+    def predict(self, X):
+        """Predict levels.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -39,6 +39,7 @@ PARAM_GRIDS = {
     "TransformerRegressor": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
     "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [False, True]},
+    "IntensityClassifier": {"C": [1.0, 100.0]},
 }
 
 # Non-default configurations that must keep the contract as well.

@@ -117,3 +117,23 @@ def test_intensity_regressor_clip_and_transformer_backend():
                                 learning_rate=3e-3, random_state=0).fit(X, anger)
     assert isinstance(neural.estimator_, TransformerRegressor)
     assert neural.score(X, anger) > 0.8
+
+
+def test_intensity_classifier_levels_are_ordered():
+    from nlpipe import IntensityClassifier
+
+    X, anger, _ = _intensity_data()
+    levels = ["none", "low", "high"]
+    y = np.array(levels)[np.digitize(anger, [0.15, 0.7])]
+    clf = IntensityClassifier(levels=levels).fit(X, y)
+    assert clf.classes_.tolist() == levels
+    assert np.all(np.diff(clf.thresholds_) > 0)
+    grid = np.linspace(-0.5, 1.5, 101)
+    ranks = clf.estimator_.predict(grid[:, None])
+    assert (np.diff(ranks) >= 0).all(), "levels must rise with the regressor's output"
+    proba = clf.predict_proba(X)
+    assert proba.shape == (24, 3)
+    assert (clf.classes_[proba.argmax(1)] == clf.predict(X)).all()
+    assert clf.score(X, y) > 0.7
+    with pytest.raises(ValueError, match="missing from levels"):
+        IntensityClassifier(levels=["none", "low"]).fit(X, y)
