@@ -20,6 +20,7 @@ _LAZY = {
     "LexiconFeatures": "nlpipe.sentiment",
     "IntensityRegressor": "nlpipe.sentiment",
     "IntensityClassifier": "nlpipe.sentiment",
+    "SentimentClassifier": "nlpipe.sentiment",
 }
 _SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "testing", "text"}
 

@@ -40,6 +40,7 @@ PARAM_GRIDS = {
     "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
     "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [False, True]},
     "IntensityClassifier": {"C": [1.0, 100.0]},
+    "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [False, True]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -50,6 +51,8 @@ EXTRA_CONFIGS = [
     nlpipe.SpacyTokenizer(remove_punct=True, remove_stop_words=True),
     _instance(nlpipe.TransformerClassifier, validation_fraction=0.25, early_stopping_patience=1, class_weight="balanced"),
     _instance(nlpipe.TransformerEmbedder, pooling="cls", normalize=False, max_length=8),
+    nlpipe.SentimentClassifier(backend="lexicon"),
+    _instance(nlpipe.SentimentClassifier, backend="transformer"),
     _instance(nlpipe.IntensityRegressor, backend="transformer", epochs=2, batch_size=8, learning_rate=3e-3,
               random_state=0),
 ]

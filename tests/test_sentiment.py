@@ -137,3 +137,27 @@ def test_intensity_classifier_levels_are_ordered():
     assert clf.score(X, y) > 0.7
     with pytest.raises(ValueError, match="missing from levels"):
         IntensityClassifier(levels=["none", "low"]).fit(X, y)
+
+
+def test_sentiment_classifier_backends():
+    from nlpipe import SentimentClassifier
+
+    X = POS + NEG + ["not good", "not great", "not bad", "not awful"] * 2
+    y = [1] * 8 + [0] * 8 + [0, 0, 1, 1] * 2
+    tfidf = SentimentClassifier(random_state=0).fit(X, y)
+    vocab = tfidf.estimator_[0].transformer_list[0][1].vocabulary_
+    assert "NOT_good" in vocab and "NOT_bad" in vocab  # negation-aware tokens
+    assert not hasattr(tfidf, "predict_proba")
+    assert tfidf.score(X, y) == 1.0
+    lex = SentimentClassifier(backend="lexicon").fit(X, y)
+    assert isinstance(lex.estimator_, LexiconSentiment)
+    assert lex.predict_proba(X).shape == (len(X), 2)
+
+
+def test_sentiment_classifier_chinese_end_to_end():
+    from nlpipe import SentimentClassifier
+
+    X = ["这家酒店很好，服务很好", "房间干净，非常满意", "太差了，很失望", "服务差，房间脏，不满意"] * 3
+    y = [1, 1, 0, 0] * 3
+    clf = SentimentClassifier(analyzer="char", lexicon=False, random_state=0).fit(X, y)
+    assert clf.predict(["非常好，很满意", "很差，失望"]).tolist() == [1, 0]
