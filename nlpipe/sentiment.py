@@ -845,7 +845,7 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         parts = [("words", words)]
         if self.lexicon:
             parts.append(("lexicon", make_pipeline(LexiconFeatures(), StandardScaler())))
-        return make_pipeline(FeatureUnion(parts), LinearSVC(C=self.C, random_state=self.random_state))
+        return make_pipeline(FeatureUnion(parts), LinearSVC(C=self.C, max_iter=5000, random_state=self.random_state))
 
     def fit(self, X, y):
         """Fit the backend.
