@@ -327,6 +327,14 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         return tags
 
 
+# The parameters a sentiment estimator forwards to its transformer backend.
+_TRANSFORMER_PARAMS = ("model", "epochs", "learning_rate", "batch_size", "max_length", "device", "random_state", "verbose")
+
+
+def _transformer_params(est):
+    return {name: getattr(est, name) for name in _TRANSFORMER_PARAMS}
+
+
 class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     """Predict how strong a feeling is, in [0, 1], with a TF-IDF or a transformer backend.
 
@@ -477,11 +485,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         else:
             from .classification import TransformerRegressor
 
-            self.estimator_ = TransformerRegressor(
-                model=self.model, epochs=self.epochs, learning_rate=self.learning_rate,
-                batch_size=self.batch_size, max_length=self.max_length, device=self.device,
-                random_state=self.random_state, verbose=self.verbose,
-            ).fit(texts, target)
+            self.estimator_ = TransformerRegressor(**_transformer_params(self)).fit(texts, target)
         return self
 
     def predict(self, X):
@@ -827,11 +831,7 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         if self.backend == "transformer":
             from .classification import TransformerClassifier
 
-            return TransformerClassifier(
-                model=self.model, epochs=self.epochs, learning_rate=self.learning_rate,
-                batch_size=self.batch_size, max_length=self.max_length, device=self.device,
-                random_state=self.random_state, verbose=self.verbose,
-            )
+            return TransformerClassifier(**_transformer_params(self))
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import FeatureUnion, make_pipeline
         from sklearn.preprocessing import StandardScaler
