@@ -1,0 +1,369 @@
+"""Feeling intensity: a regressor in [0, 1] and ordinal levels on top of it."""
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import (
+    BaseTextEstimator,
+    HasMethods,
+    Interval,
+    NgramRange,
+    Options,
+    check_classification_targets,
+    check_regression_targets,
+    check_texts,
+)
+from ._lexicon import LexiconFeatures, _fit_thresholds, _transformer_params
+
+
+class IntensityRegressor(RegressorMixin, BaseTextEstimator):
+    """Predict how strong a feeling is, in [0, 1], with a TF-IDF or a transformer backend.
+
+    ``backend="tfidf"`` stacks word n-grams, character n-grams and
+    :class:`LexiconFeatures` under a ridge head; ``backend="transformer"``
+    fine-tunes :class:`~nlpipe.TransformerRegressor`. ``y`` may have one column
+    per emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric.
+
+    Parameters
+    ----------
+    backend : {"tfidf", "transformer"}, default="tfidf"
+        The model family.
+    alpha : float, default=1.0
+        Ridge regularization (tfidf backend).
+    word_ngram_range : tuple (min_n, max_n), default=(1, 2)
+        Word n-grams (tfidf backend).
+    char_ngram_range : tuple (min_n, max_n) or None, default=(2, 5)
+        Character n-grams within word boundaries; None leaves them out (tfidf backend).
+    lexicon : bool, default=True
+        Stack the standardized lexicon features (tfidf backend).
+    clip : bool, default=True
+        Clip predictions to [0, 1].
+    model : str or path-like, default="distilbert-base-uncased"
+        Backbone of the transformer backend.
+    epochs : int, default=3
+        Training epochs (transformer backend).
+    learning_rate : float, default=5e-5
+        Peak learning rate (transformer backend).
+    batch_size : int, default=32
+        Batch size (transformer backend).
+    max_length : int or None, default=None
+        Truncation length (transformer backend).
+    device : str, default="auto"
+        Device (transformer backend).
+    random_state : int, RandomState instance or None, default=None
+        Seed (transformer backend).
+    verbose : int, default=0
+        Progress bars (transformer backend).
+
+    Attributes
+    ----------
+    estimator_ : sklearn.pipeline.Pipeline or TransformerRegressor
+        The fitted model.
+    n_outputs_ : int
+        Number of targets per text.
+
+    See Also
+    --------
+    TransformerRegressor : the transformer backend on its own.
+    LexiconFeatures : the lexicon features of the tfidf backend.
+
+    Examples
+    --------
+    >>> from nlpipe import IntensityRegressor
+    >>> X = ["a bit annoyed", "very angry", "furious!!! so ANGRY", "slightly irritated", "calm", "rage"]
+    >>> y = [0.3, 0.7, 0.95, 0.25, 0.05, 0.9]
+    >>> reg = IntensityRegressor(alpha=0.1).fit(X, y)
+    >>> pred = reg.predict(["so angry", "calm"])
+    >>> bool(pred[0] > pred[1]) and bool(((pred >= 0) & (pred <= 1)).all())
+    True
+    """
+
+    _parameter_constraints = {
+        "backend": [Options(["tfidf", "transformer"])],
+        "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+        "word_ngram_range": [NgramRange()],
+        "char_ngram_range": [None, NgramRange()],
+        "lexicon": ["boolean"],
+        "clip": ["boolean"],
+        "model": [str, os.PathLike],
+        "epochs": [Interval(numbers.Integral, 1, None)],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "max_length": [None, Interval(numbers.Integral, 1, None)],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        backend="tfidf",
+        alpha=1.0,
+        word_ngram_range=(1, 2),
+        char_ngram_range=(2, 5),
+        lexicon=True,
+        clip=True,
+        model="distilbert-base-uncased",
+        epochs=3,
+        learning_rate=5e-5,
+        batch_size=32,
+        max_length=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.backend = backend
+        self.alpha = alpha
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.lexicon = lexicon
+        self.clip = clip
+        self.model = model
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _tfidf_pipeline(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        parts = [("word", TfidfVectorizer(ngram_range=self.word_ngram_range, sublinear_tf=True))]
+        if self.char_ngram_range is not None:
+            parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range,
+                                                  sublinear_tf=True, min_df=2)))
+        if self.lexicon:
+            parts.append(("lexicon", make_pipeline(LexiconFeatures(), StandardScaler())))
+        return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))
+
+    def fit(self, X, y):
+        """Fit the backend.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Intensities, usually in [0, 1].
+
+        Returns
+        -------
+        self : IntensityRegressor
+        """
+        self._validate_params()
+        texts = check_texts(X)
+        Y, self._y_1d = check_regression_targets(y, len(texts))
+        self.n_outputs_ = Y.shape[1]
+        target = Y[:, 0] if self._y_1d else Y
+        if self.backend == "tfidf":
+            self.estimator_ = self._tfidf_pipeline().fit(texts, target)
+        else:
+            from ..classification import TransformerRegressor
+
+            self.estimator_ = TransformerRegressor(**_transformer_params(self)).fit(texts, target)
+        return self
+
+    def predict(self, X):
+        """Predict intensities.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+            In [0, 1] when ``clip``.
+        """
+        check_is_fitted(self, "estimator_")
+        pred = np.asarray(self.estimator_.predict(check_texts(X)), dtype=np.float64)
+        return np.clip(pred, 0.0, 1.0) if self.clip else pred
+
+    def score(self, X, y, sample_weight=None):
+        """Pearson r between predictions and ``y`` (mean over outputs).
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True intensities.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        r : float
+        """
+        from ..metrics import pearson_r
+
+        if sample_weight is not None:
+            raise ValueError("IntensityRegressor.score does not support sample_weight.")
+        pred = self.predict(X)
+        Y, _ = check_regression_targets(y, len(pred))
+        return pearson_r(Y[:, 0] if pred.ndim == 1 else Y, pred)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
+    """Ordinal intensity levels ("none" < "low" < "moderate" < "high") from a regressor's output.
+
+    The levels are mapped to evenly spaced targets in [0, 1], ``regressor`` is
+    fitted on them, and thresholds between the levels are learned on its
+    cross-validated predictions (so they are not fitted to training-set
+    optimism), then the regressor is refitted on all data.
+
+    Parameters
+    ----------
+    levels : list or None, default=None
+        The labels from lowest to highest; None sorts the labels of ``y``
+        (ints sort numerically).
+    regressor : estimator or None, default=None
+        A text regressor; None uses ``IntensityRegressor(clip=False)``.
+    cv : int, default=3
+        Folds for the out-of-fold predictions the thresholds are learned on.
+    C : float, default=100.0
+        Inverse regularization of the threshold model.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The levels, lowest first.
+    regressor_ : estimator
+        The fitted regressor.
+    estimator_ : sklearn.linear_model.LogisticRegression
+        The threshold model on the regressor's output.
+    thresholds_ : ndarray
+        Regressor outputs where the predicted level changes, ascending.
+
+    See Also
+    --------
+    IntensityRegressor : the default regressor.
+
+    Examples
+    --------
+    >>> from nlpipe import IntensityClassifier
+    >>> X = ["calm", "a bit annoyed", "angry", "furious!!!", "fine", "slightly irritated", "mad", "enraged"] * 2
+    >>> y = ["none", "low", "moderate", "high"] * 4
+    >>> clf = IntensityClassifier(levels=["none", "low", "moderate", "high"]).fit(X, y)
+    >>> clf.classes_.tolist()
+    ['none', 'low', 'moderate', 'high']
+    """
+
+    _parameter_constraints = {
+        "levels": [None, list, tuple],
+        "regressor": [None, HasMethods(["fit", "predict"])],
+        "cv": [Interval(numbers.Integral, 2, None)],
+        "C": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, *, levels=None, regressor=None, cv=3, C=100.0):
+        self.levels = levels
+        self.regressor = regressor
+        self.cv = cv
+        self.C = C
+
+    def fit(self, X, y):
+        """Fit the regressor and the thresholds.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+        y : array-like of shape (n_samples,)
+            Levels.
+
+        Returns
+        -------
+        self : IntensityClassifier
+        """
+        from sklearn.base import clone
+        from sklearn.model_selection import KFold, cross_val_predict
+
+        self._validate_params()
+        texts = check_texts(X)
+        y, kind = check_classification_targets(y, len(texts))
+        if kind != "single":
+            raise ValueError("IntensityClassifier takes one level per text, not multilabel y.")
+        seen = np.unique(y)
+        levels = np.asarray(self.levels if self.levels is not None else seen)
+        unknown = set(seen.tolist()) - set(levels.tolist())
+        if unknown:
+            raise ValueError(f"y holds labels missing from levels: {sorted(unknown, key=str)[:5]}")
+        rank = {lab: i for i, lab in enumerate(levels.tolist())}
+        target = np.array([rank[v] for v in y.tolist()], dtype=np.float64) / max(len(levels) - 1, 1)
+        base = clone(self.regressor) if self.regressor is not None else IntensityRegressor(clip=False)
+        folds = KFold(n_splits=min(self.cv, len(texts)), shuffle=True, random_state=0)
+        oof = cross_val_predict(base, texts, target, cv=folds)
+        order_labels = np.array([rank[v] for v in y.tolist()])
+        self.estimator_, self.thresholds_ = _fit_thresholds(
+            oof, order_labels, C=self.C, class_weight=None, span=(min(oof.min(), 0.0), max(oof.max(), 1.0))
+        )
+        self.regressor_ = clone(base).fit(texts, target)
+        self.classes_ = levels
+        return self
+
+    def decision_function(self, X):
+        """The regressor's output (higher means a stronger level).
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "regressor_")
+        return np.asarray(self.regressor_.predict(check_texts(X)), dtype=np.float64)
+
+    def predict_proba(self, X):
+        """Level probabilities.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_levels)
+            Columns follow ``classes_`` (lowest level first); a level never
+            seen in ``y`` gets probability 0.
+        """
+        score = self.decision_function(X)
+        seen = self.estimator_.predict_proba(score[:, None])
+        proba = np.zeros((len(score), len(self.classes_)))
+        proba[:, self.estimator_.classes_] = seen
+        return proba
+
+    def predict(self, X):
+        """Predict levels.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
