@@ -1,0 +1,276 @@
+"""Loading, inference, pickling and save/load shared by the transformer estimators."""
+
+import gc
+import json
+import logging
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._version import __version__
+from ..base import (
+    BaseTextEstimator,
+    Interval,
+    Options,
+    check_texts,
+)
+from ..exceptions import MissingExtraError
+
+
+logger = logging.getLogger(__name__)
+
+_META_FILE = "nlpipe.json"
+
+
+def _neural():
+    try:
+        from .. import neural
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("torch", "transformers", "safetensors", "tokenizers"):
+            raise  # a bug, not a missing extra
+        raise MissingExtraError(
+            f"Transformer estimators need torch, transformers and safetensors ({exc.name} is missing). "
+            "Install the extra: pip install 'nlpipe[neural]'"
+        ) from exc
+    return neural
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+class _TransformerBase(BaseTextEstimator):
+    """Loading, inference, pickling and save/load shared by the transformer estimators."""
+
+    _task = "sequence-classification"
+    _parameter_constraints = {
+        "model": [str, os.PathLike],
+        "max_length": [None, Interval(numbers.Integral, 1, None)],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "device": [str],
+        "mixed_precision": [Options(["auto", "no", "fp16", "bf16"])],
+        "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
+    }
+
+    # ------------------------------------------------------------------ loading
+    def _release(self):
+        """Free the previous fit's model before loading the next (no growth across fits)."""
+        had_model = self.__dict__.pop("model_", None) is not None
+        self.__dict__.pop("tokenizer_", None)
+        if had_model:
+            gc.collect()
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+    def _load_pretrained(self, neural, device, **head):
+        with neural.quiet_transformers(self.verbose):
+            tokenizer = neural.load_tokenizer(os.fspath(self.model))
+            model = neural.load_backbone(os.fspath(self.model), self._task, **head)
+        if getattr(model.config, "pad_token_id", None) is None:
+            model.config.pad_token_id = tokenizer.pad_token_id
+        return model.to(device), tokenizer
+
+    # ---------------------------------------------------------------- inference
+    def _forward(self, model, batch):
+        return model(**batch).logits
+
+    def _outputs(self, X, desc="predict"):
+        check_is_fitted(self, "model_")
+        texts = check_texts(X)
+        neural = _neural()
+        ids = neural.encode(self.tokenizer_, texts, self.max_length_)
+        return neural.run_inference(
+            self.model_,
+            ids,
+            forward=self._forward,
+            batch_size=self.batch_size,
+            device=self.device_,
+            amp_dtype=neural.autocast_dtype(self.device_, self.mixed_precision),
+            pad_id=self.tokenizer_.pad_token_id,
+            verbose=self.verbose,
+            desc=desc,
+        )
+
+    # -------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        model = state.pop("model_", None)
+        tokenizer = state.pop("tokenizer_", None)
+        if model is not None:
+            # Bytes only: no CUDA tensor and no live tokenizer handle in the pickle.
+            state["_packed"] = _neural().pack(model, tokenizer)
+            state["device_"] = str(state["device_"])
+        return state
+
+    def __setstate__(self, state):
+        packed = state.pop("_packed", None)
+        super().__setstate__(state)
+        if packed is not None:
+            neural = _neural()
+            model, tokenizer = neural.unpack(packed, self._task)
+            self.device_ = neural.device_after_load(self.device_)
+            self.model_ = model.to(self.device_)
+            self.tokenizer_ = tokenizer
+
+    def _fitted_meta(self):
+        return {"max_length_": self.max_length_}
+
+    def _set_fitted_meta(self, meta):
+        self.max_length_ = meta["max_length_"]
+
+    def save_pretrained(self, path):
+        """Write the fitted model to a folder that plain ``transformers`` can load.
+
+        The folder holds the model (``config.json``, ``model.safetensors``), the
+        tokenizer files and ``nlpipe.json`` (parameters and fitted labels), so
+        :meth:`from_pretrained` restores this estimator and
+        ``AutoModel*.from_pretrained(path)`` / ``transformers.pipeline`` load the model.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Target folder; created when missing.
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        check_is_fitted(self, "model_")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model_.save_pretrained(path)
+        self.tokenizer_.save_pretrained(path)
+        params = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
+        meta = {
+            "nlpipe_version": __version__,
+            "estimator": type(self).__name__,
+            "params": params,
+            "fitted": {k: _jsonable(v) for k, v in self._fitted_meta().items()},
+        }
+        try:
+            text = json.dumps(meta, indent=2, default=_jsonable)
+        except TypeError as exc:
+            raise ValueError(f"Cannot save parameters as JSON: {exc}") from None
+        (path / _META_FILE).write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_pretrained(cls, path, *, device=None):
+        """Restore an estimator written by :meth:`save_pretrained`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A folder written by ``save_pretrained``.
+        device : str, default=None
+            Device to load on; the saved ``device`` parameter when None.
+
+        Returns
+        -------
+        estimator : fitted estimator of this class
+        """
+        path = Path(path)
+        meta_path = path / _META_FILE
+        if not meta_path.is_file():
+            raise ValueError(
+                f"{str(path)!r} has no {_META_FILE}: it was not written by {cls.__name__}.save_pretrained. "
+                f"To fine-tune from a transformers folder, pass it as {cls.__name__}(model=...)."
+            )
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("estimator") != cls.__name__:
+            raise ValueError(f"{str(path)!r} holds a {meta.get('estimator')}, not a {cls.__name__}.")
+        est = cls(**meta["params"])
+        if device is not None:
+            est.set_params(device=device)
+        neural = _neural()
+        est.device_ = neural.resolve_device(est.device)
+        with neural.quiet_transformers(est.verbose):
+            est.tokenizer_ = neural.load_tokenizer(os.fspath(path))
+            est.model_ = neural.load_backbone(os.fspath(path), cls._task, **est._head_from_config(path)).to(est.device_)
+        est.model_.eval()
+        est._set_fitted_meta(meta["fitted"])
+        return est
+
+    @staticmethod
+    def _head_from_config(path):
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(path)
+        return {"num_labels": config.num_labels, "problem_type": config.problem_type, "id2label": config.id2label}
+
+
+class _FineTunedBase(_TransformerBase):
+    """Adds the training parameters and the one ``fit`` that calls the shared loop."""
+
+    _parameter_constraints = {
+        **_TransformerBase._parameter_constraints,
+        "epochs": [Interval(numbers.Integral, 1, None)],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None)],
+        "warmup_ratio": [Interval(numbers.Real, 0, 1)],
+        "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None)],
+        "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
+        "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
+        "random_state": ["random_state"],
+    }
+
+    def _fit_backbone(self, texts, targets, *, head, loss_fn, stratify=None):
+        import torch
+
+        neural = _neural()
+        self._release()
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = neural.resolve_device(self.device)
+        with neural.seeded(seed, device):
+            model, tokenizer = self._load_pretrained(neural, device, **head)
+            self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
+            ids = neural.encode(tokenizer, texts, self.max_length_)
+            targets = torch.as_tensor(targets)
+            train_idx, validation = np.arange(len(ids)), None
+            if self.validation_fraction is not None:
+                try:
+                    train_idx, val_idx = train_test_split(
+                        train_idx, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+                    )
+                except ValueError:  # a class too small to stratify
+                    train_idx, val_idx = train_test_split(
+                        train_idx, test_size=self.validation_fraction, random_state=seed
+                    )
+                validation = ([ids[i] for i in val_idx], targets[torch.as_tensor(val_idx)])
+            self.history_ = neural.train(
+                model,
+                [ids[i] for i in train_idx],
+                targets[torch.as_tensor(train_idx)],
+                forward=self._forward,
+                loss_fn=loss_fn,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio,
+                gradient_accumulation_steps=self.gradient_accumulation_steps,
+                max_grad_norm=self.max_grad_norm,
+                device=device,
+                amp_dtype=neural.autocast_dtype(device, self.mixed_precision),
+                pad_id=tokenizer.pad_token_id,
+                seed=seed,
+                validation=validation,
+                early_stopping_patience=self.early_stopping_patience,
+                verbose=self.verbose,
+            )
+        self.model_, self.tokenizer_, self.device_ = model, tokenizer, device
+        return self
