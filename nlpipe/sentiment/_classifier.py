@@ -1,7 +1,6 @@
 """Sentiment classification with sentiment-specific defaults on three backends."""
 
 import numbers
-import os
 import re
 
 from sklearn.base import ClassifierMixin
@@ -15,7 +14,7 @@ from ..base import (
     check_classification_targets,
     check_texts,
 )
-from ._lexicon import LexiconFeatures, LexiconSentiment, _analyzer, _transformer_params
+from ._lexicon import LexiconFeatures, LexiconSentiment, _analyzer, _TRANSFORMER_CONSTRAINTS, _transformer_params
 
 _NEGATION_SCOPE_END = re.compile(r"^[.:;!?,]+$")
 _TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]+")
@@ -119,14 +118,7 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         "C": [Interval(numbers.Real, 0, None, closed="neither")],
         "analyzer": [Options(["word", "char"])],
         "lexicon": ["boolean"],
-        "model": [str, os.PathLike],
-        "epochs": [Interval(numbers.Integral, 1, None)],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Interval(numbers.Integral, 1, None)],
-        "max_length": [None, Interval(numbers.Integral, 1, None)],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
+        **_TRANSFORMER_CONSTRAINTS,
     }
 
     def __init__(

@@ -1,7 +1,6 @@
 """Feeling intensity: a regressor in [0, 1] and ordinal levels on top of it."""
 
 import numbers
-import os
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -17,7 +16,7 @@ from ..base import (
     check_regression_targets,
     check_texts,
 )
-from ._lexicon import LexiconFeatures, _fit_thresholds, _transformer_params
+from ._lexicon import LexiconFeatures, _fit_thresholds, _TRANSFORMER_CONSTRAINTS, _transformer_params
 
 
 class IntensityRegressor(RegressorMixin, BaseTextEstimator):
@@ -89,14 +88,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         "char_ngram_range": [None, NgramRange()],
         "lexicon": ["boolean"],
         "clip": ["boolean"],
-        "model": [str, os.PathLike],
-        "epochs": [Interval(numbers.Integral, 1, None)],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Interval(numbers.Integral, 1, None)],
-        "max_length": [None, Interval(numbers.Integral, 1, None)],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
+        **_TRANSFORMER_CONSTRAINTS,
     }
 
     def __init__(

@@ -2,6 +2,7 @@
 
 import functools
 import numbers
+import os
 import re
 
 import numpy as np
@@ -307,8 +308,17 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
 
 
 # The parameters a sentiment estimator forwards to its transformer backend.
-_TRANSFORMER_PARAMS = ("model", "epochs", "learning_rate", "batch_size", "max_length", "device", "random_state", "verbose")
+_TRANSFORMER_CONSTRAINTS = {
+    "model": [str, os.PathLike],
+    "epochs": [Interval(numbers.Integral, 1, None)],
+    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+    "batch_size": [Interval(numbers.Integral, 1, None)],
+    "max_length": [None, Interval(numbers.Integral, 1, None)],
+    "device": [str],
+    "random_state": ["random_state"],
+    "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
+}
 
 
 def _transformer_params(est):
-    return {name: getattr(est, name) for name in _TRANSFORMER_PARAMS}
+    return {name: getattr(est, name) for name in _TRANSFORMER_CONSTRAINTS}
