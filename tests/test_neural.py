@@ -304,3 +304,98 @@ def test_device_and_precision_choice(monkeypatch):
     assert resolve_device("auto").type == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto").type in ("cpu", "mps")
+
+
+@pytest.fixture(scope="module")
+def sentence_transformers_backbone(backbone, tmp_path_factory):
+    """The tiny backbone laid out like a sentence-transformers folder that declares mean pooling."""
+    import json
+    import shutil
+
+    path = tmp_path_factory.mktemp("st") / "tiny-st"
+    shutil.copytree(backbone, path)
+    (path / "1_Pooling").mkdir()
+    (path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    return str(path)
+
+
+def test_auto_pooling_follows_the_backbone(backbone, sentence_transformers_backbone):
+    X, y = make_text_classification(2)
+    plain = TransformerClassifier(model=backbone, **{**FAST, "epochs": 1}).fit(X, y)
+    assert plain.pooling_ == "cls"
+    st = TransformerClassifier(model=sentence_transformers_backbone, **FAST).fit(X, y)
+    assert st.pooling_ == "mean"
+    assert st.score(X, y) == 1.0
+    # The head really reads the average of the unpadded token vectors.
+    enc = st.tokenizer_(X[:3], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = st.model_.base_model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        expected = st.model_.classifier((hidden * mask).sum(1) / mask.sum(1)).numpy()
+    np.testing.assert_allclose(st.decision_function(X[:3]), expected[:, 1] - expected[:, 0], atol=1e-5)
+    forced = TransformerClassifier(model=sentence_transformers_backbone, pooling="cls", **{**FAST, "epochs": 1})
+    assert forced.fit(X, y).pooling_ == "cls"
+
+
+def test_linear_probe_starts_the_head_from_a_fitted_linear_model(backbone, monkeypatch):
+    from nlpipe import neural
+
+    X, y = make_text_classification(2)
+    captured = {}
+    real_train = neural.train
+
+    def spy(model, ids, targets, **kw):
+        captured["weight"] = model.classifier.weight.detach().clone()
+        captured["logits"] = neural.run_inference(model, ids, forward=kw["forward"], batch_size=8,
+                                                  device=kw["device"], amp_dtype=None, pad_id=kw["pad_id"])
+        return real_train(model, ids, targets, **kw)
+
+    monkeypatch.setattr(neural, "train", spy)
+    probed = TransformerClassifier(model=backbone, pooling="mean", head_init="probe", **{**FAST, "epochs": 1})
+    probed.fit(X, y)
+    # Before any fine-tuning the probed head already separates the training texts.
+    start = captured["logits"].argmax(axis=1)
+    assert (probed.classes_[start] == np.asarray(y)).mean() >= 0.9
+    # The binary probe splits one logit difference evenly between the two outputs.
+    np.testing.assert_allclose(captured["weight"][0], -captured["weight"][1], atol=1e-6)
+    assert not torch.allclose(captured["weight"], probed.model_.classifier.weight)  # and training moved it on
+
+
+@pytest.mark.parametrize("kind", ["lists", "regression"])
+def test_linear_probe_for_multilabel_and_regression(backbone, kind):
+    X, y = make_text_classification(2)
+    if kind == "lists":
+        labels = [[lab] + (["long"] if len(t) > 30 else []) for t, lab in zip(X, y)]
+        est = TransformerClassifier(model=backbone, pooling="mean", head_init="probe", **FAST).fit(X, labels)
+        assert est.score(X, labels) >= 0.8
+    else:
+        target = np.array([len(t) for t in X], dtype=float)
+        est = TransformerRegressor(model=backbone, pooling="mean", head_init="probe", **FAST).fit(X, target)
+        assert est.score(X, target) > 0.5
+
+
+def test_mean_pooling_persists_and_warns_on_save_pretrained(backbone, tmp_path):
+    X, y = make_text_classification(2)
+    clf = TransformerClassifier(model=backbone, pooling="mean", **{**FAST, "epochs": 2}).fit(X, y)
+    clone_ = pickle.loads(pickle.dumps(clf))
+    assert clone_.pooling_ == "mean"
+    np.testing.assert_allclose(clone_.decision_function(X), clf.decision_function(X), atol=1e-6)
+    with pytest.warns(UserWarning, match="mean-pooled"):
+        clf.save_pretrained(tmp_path / "saved")
+    restored = TransformerClassifier.from_pretrained(tmp_path / "saved")
+    assert restored.pooling_ == "mean"
+    np.testing.assert_allclose(restored.decision_function(X), clf.decision_function(X), atol=1e-5)
+
+
+def test_probe_and_mean_pooling_errors(backbone):
+    X, y = make_text_classification(2)
+    with pytest.raises(ValueError, match="head_init='probe'.*mean pooling"):
+        TransformerClassifier(model=backbone, pooling="cls", head_init="probe", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="pooling"):
+        TransformerClassifier(model=backbone, pooling="max", **FAST).fit(X, y)
+    from nlpipe.neural import load_backbone, resolve_pooling
+
+    model = load_backbone(backbone, "sequence-classification", num_labels=2)
+    model.classifier = torch.nn.Sequential(torch.nn.Linear(32, 32), torch.nn.Linear(32, 2))
+    with pytest.raises(ValueError, match="one linear layer"):
+        resolve_pooling("mean", backbone, model)

@@ -5,9 +5,11 @@ import json
 import logging
 import numbers
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -85,6 +87,8 @@ class _TransformerBase(BaseTextEstimator):
 
     # ---------------------------------------------------------------- inference
     def _forward(self, model, batch):
+        if self.__dict__.get("pooling_") == "mean":
+            return _neural().mean_pooled_logits(model, batch)
         return model(**batch).logits
 
     def _outputs(self, X, desc="predict"):
@@ -149,6 +153,15 @@ class _TransformerBase(BaseTextEstimator):
         path : pathlib.Path
         """
         check_is_fitted(self, "model_")
+        if self.__dict__.get("pooling_") == "mean":
+            warnings.warn(
+                "This model puts its head on mean-pooled tokens (pooling_='mean'); transformers' "
+                "AutoModelForSequenceClassification and pipeline() apply the [CLS] pooler instead and "
+                f"predict differently. Load the folder with {type(self).__name__}.from_pretrained, "
+                "or fit with pooling='cls' for a folder plain transformers reproduces.",
+                UserWarning,
+                stacklevel=2,
+            )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.model_.save_pretrained(path)
@@ -225,8 +238,31 @@ class _FineTunedBase(_TransformerBase):
         "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
+        "pooling": [Options(["auto", "cls", "mean"])],
+        "head_init": [Options(["auto", "random", "probe"])],
         "random_state": ["random_state"],
     }
+
+    def _fitted_meta(self):
+        return {**super()._fitted_meta(), "pooling_": self.pooling_}
+
+    def _set_fitted_meta(self, meta):
+        super()._set_fitted_meta(meta)
+        self.pooling_ = meta.get("pooling_", "cls")
+
+    def _head_init(self):
+        if self.head_init == "auto":
+            return "probe" if self.pooling_ == "mean" else "random"
+        if self.head_init == "probe" and self.pooling_ != "mean":
+            raise ValueError(
+                "head_init='probe' fits the linear head on mean-pooled features and needs mean pooling; "
+                f"this fit uses pooling_={self.pooling_!r}. Set pooling='mean' or head_init='random'."
+            )
+        return self.head_init
+
+    def _linear_probe(self, features, targets):
+        """Weights ``(n_outputs, hidden)`` and bias of the head fitted on frozen features."""
+        raise NotImplementedError
 
     def _fit_backbone(self, texts, targets, *, head, loss_fn, stratify=None):
         import torch
@@ -238,6 +274,7 @@ class _FineTunedBase(_TransformerBase):
         with neural.seeded(seed, device):
             model, tokenizer = self._load_pretrained(neural, device, **head)
             self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
+            self.pooling_ = neural.resolve_pooling(self.pooling, os.fspath(self.model), model)
             ids = neural.encode(tokenizer, texts, self.max_length_)
             targets = torch.as_tensor(targets)
             train_idx, validation = np.arange(len(ids)), None
@@ -251,10 +288,22 @@ class _FineTunedBase(_TransformerBase):
                         train_idx, test_size=self.validation_fraction, random_state=seed
                     )
                 validation = ([ids[i] for i in val_idx], targets[torch.as_tensor(val_idx)])
+            train_ids, train_targets = [ids[i] for i in train_idx], targets[torch.as_tensor(train_idx)]
+            if self._head_init() == "probe":
+                # LP-FT (Kumar et al., 2022): a head fitted on the frozen features first, so the early
+                # large gradients of a random head do not distort the pretrained encoder.
+                features = neural.run_inference(
+                    model, train_ids, forward=neural.mean_pooled_features, batch_size=self.batch_size,
+                    device=device, amp_dtype=neural.autocast_dtype(device, self.mixed_precision),
+                    pad_id=tokenizer.pad_token_id,
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # a starting point, not the final head
+                    neural.set_linear_head(model, *self._linear_probe(features, train_targets.numpy()))
             self.history_ = neural.train(
                 model,
-                [ids[i] for i in train_idx],
-                targets[torch.as_tensor(train_idx)],
+                train_ids,
+                train_targets,
                 forward=self._forward,
                 loss_fn=loss_fn,
                 epochs=self.epochs,

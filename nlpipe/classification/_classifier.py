@@ -48,6 +48,17 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         With a validation split, stop after this many epochs without improvement.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss (single-label problems).
+    pooling : {"auto", "cls", "mean"}, default="auto"
+        What the head reads: "cls" is the architecture's own head ([CLS] pooler for
+        BERT), as ``AutoModelForSequenceClassification`` runs it; "mean" puts the
+        linear head on the average of the token vectors (BERT-style heads only);
+        "auto" is "mean" for sentence-transformers backbones, which were trained
+        with mean pooling and whose [CLS] pooler is untrained, and "cls" otherwise.
+    head_init : {"auto", "random", "probe"}, default="auto"
+        "probe" starts the linear head from a linear model fitted on the frozen
+        mean-pooled features, then fine-tunes everything (LP-FT); it needs mean
+        pooling and costs one extra forward pass over the training texts.
+        "auto" probes when the pooling in use is "mean", else starts at random.
     device : str, default="auto"
         "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     mixed_precision : {"auto", "no", "fp16", "bf16"}, default="auto"
@@ -73,6 +84,8 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         Whether ``y`` was multilabel.
     label_binarizer_ : MultiLabelBinarizer or None
         Maps label lists to columns, when ``y`` was given as label lists.
+    pooling_ : {"cls", "mean"}
+        The pooling in use.
     history_ : list of dict
         Per-epoch ``train_loss`` (and ``val_loss``).
 
@@ -115,6 +128,8 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         validation_fraction=None,
         early_stopping_patience=None,
         class_weight=None,
+        pooling="auto",
+        head_init="auto",
         device="auto",
         mixed_precision="auto",
         random_state=None,
@@ -132,6 +147,8 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.class_weight = class_weight
+        self.pooling = pooling
+        self.head_init = head_init
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state
@@ -184,6 +201,34 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         }
         stratify = targets if kind == "single" else None
         return self._fit_backbone(texts, targets, head=head, loss_fn=loss_fn, stratify=stratify)
+
+    def _linear_probe(self, features, targets):
+        from sklearn.linear_model import LogisticRegression
+
+        n_out = len(self.classes_)
+        weight, bias = np.zeros((n_out, features.shape[1])), np.zeros(n_out)
+        if self.multilabel_:
+            for j in range(n_out):
+                column = targets[:, j]
+                if column.min() == column.max():  # a label always on (or off) in this training set
+                    bias[j] = 4.0 if column[0] else -4.0
+                    continue
+                probe = LogisticRegression(C=10.0, max_iter=1000).fit(features, column)
+                weight[j], bias[j] = probe.coef_[0], probe.intercept_[0]
+            return weight, bias
+        present = np.unique(targets)
+        if len(present) < 2:
+            return weight, bias
+        class_weight = self.class_weight
+        if isinstance(class_weight, dict):
+            class_weight = {i: class_weight.get(c, 1.0) for i, c in enumerate(self.classes_.tolist())}
+        probe = LogisticRegression(C=10.0, max_iter=1000, class_weight=class_weight).fit(features, targets)
+        if len(present) == 2:  # one logit difference, split evenly between the two outputs
+            weight[present] = np.vstack([-probe.coef_[0], probe.coef_[0]]) / 2
+            bias[present] = np.array([-probe.intercept_[0], probe.intercept_[0]]) / 2
+        else:
+            weight[present], bias[present] = probe.coef_, probe.intercept_
+        return weight, bias
 
     def _class_weights(self, encoded):
         import torch

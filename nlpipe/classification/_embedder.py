@@ -121,8 +121,7 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
         hidden = model(**batch).last_hidden_state
         if self.pooling == "cls":
             return hidden[:, 0]
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        return _neural().mean_pool(hidden, batch["attention_mask"])
 
     def transform(self, X):
         """Embed texts.

@@ -38,6 +38,17 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         Hold-out fraction for the validation loss; the best epoch is kept.
     early_stopping_patience : int or None, default=None
         Epochs without improvement before stopping (needs a validation split).
+    pooling : {"auto", "cls", "mean"}, default="auto"
+        What the head reads: "cls" is the architecture's own head ([CLS] pooler for
+        BERT), as ``AutoModelForSequenceClassification`` runs it; "mean" puts the
+        linear head on the average of the token vectors (BERT-style heads only);
+        "auto" is "mean" for sentence-transformers backbones, which were trained
+        with mean pooling and whose [CLS] pooler is untrained, and "cls" otherwise.
+    head_init : {"auto", "random", "probe"}, default="auto"
+        "probe" starts the linear head from a linear model fitted on the frozen
+        mean-pooled features, then fine-tunes everything (LP-FT); it needs mean
+        pooling and costs one extra forward pass over the training texts.
+        "auto" probes when the pooling in use is "mean", else starts at random.
     device : str, default="auto"
         "auto", "cpu", "cuda", "cuda:1" or "mps".
     mixed_precision : {"auto", "no", "fp16", "bf16"}, default="auto"
@@ -61,6 +72,8 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         Number of targets per text.
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
         Target standardization.
+    pooling_ : {"cls", "mean"}
+        The pooling in use.
     history_ : list of dict
         Per-epoch losses (on the standardized scale).
 
@@ -94,6 +107,8 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         max_grad_norm=1.0,
         validation_fraction=None,
         early_stopping_patience=None,
+        pooling="auto",
+        head_init="auto",
         device="auto",
         mixed_precision="auto",
         random_state=None,
@@ -110,6 +125,8 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
+        self.pooling = pooling
+        self.head_init = head_init
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state
@@ -157,6 +174,12 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         """
         out = self._outputs(X).astype(np.float64) * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._y_1d else out
+
+    def _linear_probe(self, features, targets):
+        from sklearn.linear_model import Ridge
+
+        probe = Ridge(alpha=1.0).fit(features, targets)
+        return np.atleast_2d(probe.coef_), np.atleast_1d(probe.intercept_)
 
     def _fitted_meta(self):
         meta = super()._fitted_meta()

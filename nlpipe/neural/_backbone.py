@@ -148,3 +148,70 @@ def resolve_max_length(max_length, tokenizer, model):
     if max_length > limit:
         logger.warning("max_length=%d exceeds the backbone's limit; using %d", max_length, limit)
     return min(max_length, limit)
+
+
+def _pooling_config(model):
+    """The path of a sentence-transformers pooling config of ``model``, or None."""
+    if os.path.isdir(str(model)):
+        path = os.path.join(str(model), "1_Pooling", "config.json")
+        return path if os.path.isfile(path) else None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
+        return None
+    path = try_to_load_from_cache(str(model), "1_Pooling/config.json")
+    return path if isinstance(path, str) else None
+
+
+def resolve_pooling(pooling, model_name, model):
+    """Decide how a sequence head reads the encoder: ``"cls"`` (the architecture's own head) or ``"mean"``.
+
+    ``"auto"`` follows the backbone's pretraining: sentence-transformers folders declare mean
+    pooling in ``1_Pooling/config.json``, and their [CLS] pooler was never trained, so a head on
+    it starts from noise. ``"mean"`` needs a head that is one linear layer on the hidden size.
+    """
+    import json
+
+    if pooling == "auto":
+        path = _pooling_config(model_name)
+        pooling = "cls"
+        if path is not None:
+            with open(path, encoding="utf-8") as fh:
+                if json.load(fh).get("pooling_mode_mean_tokens"):
+                    pooling = "mean"
+    if pooling == "mean":
+        head = getattr(model, "classifier", None)
+        hidden = getattr(model.config, "hidden_size", None)
+        if not (isinstance(head, torch.nn.Linear) and head.in_features == hidden):
+            raise ValueError(
+                f"pooling='mean' needs a model whose head is one linear layer on the hidden states "
+                f"(BERT-style); {type(model).__name__} has {type(head).__name__}. Use pooling='cls'."
+            )
+    return pooling
+
+
+def mean_pool(hidden, attention_mask):
+    """Average the token vectors where ``attention_mask`` is 1."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def mean_pooled_features(model, batch):
+    """The encoder's mean-pooled output, the input of the linear head."""
+    hidden = model.base_model(**batch).last_hidden_state
+    return mean_pool(hidden, batch["attention_mask"])
+
+
+def mean_pooled_logits(model, batch):
+    """Logits of a BERT-style model with its linear head on mean-pooled tokens instead of the [CLS] pooler."""
+    pooled = mean_pooled_features(model, batch)
+    dropout = getattr(model, "dropout", None)
+    return model.classifier(dropout(pooled) if dropout is not None else pooled)
+
+
+def set_linear_head(model, weight, bias):
+    """Overwrite the linear head's weights (shape ``(n_outputs, hidden)``) and bias."""
+    head = model.classifier
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(weight, dtype=head.weight.dtype))
+        head.bias.copy_(torch.as_tensor(bias, dtype=head.bias.dtype))
