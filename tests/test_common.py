@@ -38,7 +38,7 @@ PARAM_GRIDS = {
     "TransformerClassifier": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "TransformerRegressor": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
-    "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [False, True]},
+    "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [None, "vader"]},
     "IntensityClassifier": {"C": [1.0, 100.0]},
     "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [False, True]},
 }

@@ -84,6 +84,42 @@ def test_features_names_shapes_and_stacking():
     assert model.fit(X, y).score(X, y) == 1.0
 
 
+@pytest.mark.parametrize("lexicon, width", [("vader", 10), ("nrc", 16), ("both", 20)])
+def test_features_emotion_lexicon_columns(lexicon, width):
+    pytest.importorskip("nrclex")
+    feats = LexiconFeatures(lexicon=lexicon, log_counts=False).fit(["x"])
+    names = list(feats.get_feature_names_out())
+    assert feats.n_features_out_ == len(names) == width
+    rows = feats.transform(["I am furious and angry!", "such a happy, joyful day", "the box is on the table"])
+    assert rows.shape == (3, width)
+    if lexicon == "vader":
+        assert not any(n.startswith("nrc_") for n in names)
+        return
+    assert ("compound" in names) == (lexicon == "both")
+    by_name = [dict(zip(names, row)) for row in rows]
+    assert by_name[0]["nrc_anger"] == 2 and by_name[0]["nrc_joy"] == 0
+    assert by_name[1]["nrc_joy"] >= 2 and by_name[1]["nrc_anger"] == 0
+    assert sum(v for k, v in by_name[2].items() if k.startswith("nrc_")) == 0
+    assert by_name[0]["exclamations"] == 1
+
+
+def test_emotion_lexicon_missing_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from nlpipe.exceptions import MissingExtraError
+    from nlpipe.sentiment import _lexicon
+
+    _lexicon._emotion_lexicon.cache_clear()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nrclex" else real(name, *a))
+    try:
+        with pytest.raises(MissingExtraError, match=r"nlpipe\[sentiment\]"):
+            LexiconFeatures(lexicon="nrc").fit(["x"])
+        LexiconFeatures().fit(["x"])  # the VADER columns do not need it
+    finally:
+        _lexicon._emotion_lexicon.cache_clear()
+
+
 def _intensity_data():
     X = POS + NEG + NEU
     anger = np.r_[np.full(8, 0.1), np.linspace(0.6, 1.0, 8), np.full(8, 0.2)]
@@ -100,7 +136,7 @@ def test_intensity_regressor_single_and_multi_output():
     pred = single.predict(X + ["SO ANGRY!!! I HATE IT"])
     assert pred.shape == (25,) and ((pred >= 0) & (pred <= 1)).all()
     assert single.score(X, anger) == pytest.approx(pearson_r(anger, single.predict(X)))
-    multi = IntensityRegressor(alpha=0.1, lexicon=False).fit(X, both)
+    multi = IntensityRegressor(alpha=0.1, lexicon=None).fit(X, both)
     assert multi.n_outputs_ == 2 and multi.predict(X).shape == (24, 2)
     assert multi.score(X, both) > 0.9
 

@@ -1,6 +1,7 @@
 """Feeling intensity: a regressor in [0, 1] and ordinal levels on top of it."""
 
 import numbers
+import re
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -19,11 +20,21 @@ from ..base import (
 from ._lexicon import LexiconFeatures, _fit_thresholds, _TRANSFORMER_CONSTRAINTS, _transformer_params
 
 
+_MENTION = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+
+
+def _normalize_social(text):
+    """Lower-case, and map every @mention and URL to one placeholder each."""
+    return _URL.sub("http", _MENTION.sub("@user", text)).lower()
+
+
 class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     """Predict how strong a feeling is, in [0, 1], with a TF-IDF or a transformer backend.
 
     ``backend="tfidf"`` stacks word n-grams, character n-grams and
-    :class:`LexiconFeatures` under a ridge head; ``backend="transformer"``
+    :class:`LexiconFeatures` under a ridge head (texts are lower-cased, and user
+    mentions and URLs replaced by placeholders, so no single handle is learned); ``backend="transformer"``
     fine-tunes :class:`~nlpipe.TransformerRegressor`. ``y`` may have one column
     per emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric.
 
@@ -31,14 +42,16 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     ----------
     backend : {"tfidf", "transformer"}, default="tfidf"
         The model family.
-    alpha : float, default=1.0
+    alpha : float, default=0.1
         Ridge regularization (tfidf backend).
     word_ngram_range : tuple (min_n, max_n), default=(1, 2)
         Word n-grams (tfidf backend).
-    char_ngram_range : tuple (min_n, max_n) or None, default=(2, 5)
+    char_ngram_range : tuple (min_n, max_n) or None, default=(1, 4)
         Character n-grams within word boundaries; None leaves them out (tfidf backend).
-    lexicon : bool, default=True
-        Stack the standardized lexicon features (tfidf backend).
+    lexicon : {"vader", "nrc", "both"} or None, default="vader"
+        Stack the standardized :class:`LexiconFeatures` with this lexicon, or none
+        (tfidf backend). "nrc" adds per-emotion word counts from the NRC Emotion
+        Lexicon (free for research; commercial use needs its authors' license).
     clip : bool, default=True
         Clip predictions to [0, 1].
     model : str or path-like, default="distilbert-base-uncased"
@@ -86,7 +99,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
         "word_ngram_range": [NgramRange()],
         "char_ngram_range": [None, NgramRange()],
-        "lexicon": ["boolean"],
+        "lexicon": [None, Options(["vader", "nrc", "both"])],
         "clip": ["boolean"],
         **_TRANSFORMER_CONSTRAINTS,
     }
@@ -95,10 +108,10 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         self,
         *,
         backend="tfidf",
-        alpha=1.0,
+        alpha=0.1,
         word_ngram_range=(1, 2),
-        char_ngram_range=(2, 5),
-        lexicon=True,
+        char_ngram_range=(1, 4),
+        lexicon="vader",
         clip=True,
         model="distilbert-base-uncased",
         epochs=3,
@@ -130,12 +143,13 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         from sklearn.pipeline import FeatureUnion, make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        parts = [("word", TfidfVectorizer(ngram_range=self.word_ngram_range, sublinear_tf=True))]
+        parts = [("word", TfidfVectorizer(ngram_range=self.word_ngram_range, sublinear_tf=True,
+                                          preprocessor=_normalize_social))]
         if self.char_ngram_range is not None:
             parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range,
-                                                  sublinear_tf=True, min_df=2)))
-        if self.lexicon:
-            parts.append(("lexicon", make_pipeline(LexiconFeatures(), StandardScaler())))
+                                                  sublinear_tf=True, min_df=2, preprocessor=_normalize_social)))
+        if self.lexicon is not None:
+            parts.append(("lexicon", make_pipeline(LexiconFeatures(lexicon=self.lexicon), StandardScaler())))
         return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))
 
     def fit(self, X, y):

@@ -41,6 +41,28 @@ def _analyzer():
     return SentimentIntensityAnalyzer(), negations
 
 
+@functools.lru_cache(maxsize=1)
+def _emotion_lexicon():
+    """Word -> indices into ``_EMOTIONS`` from the NRC Emotion Lexicon that the ``nrclex`` package ships."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("nrclex")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtraError(
+            "lexicon='nrc' needs the NRC Emotion Lexicon from the nrclex package. Install the extra: "
+            "pip install 'nlpipe[sentiment]'"
+        )
+    path = os.path.join(spec.submodule_search_locations[0], "data", "nrc_en.json")
+    with open(path, encoding="utf-8") as fh:
+        table = json.load(fh)
+    index = {e: i for i, e in enumerate(_EMOTIONS)}
+    return {w: tuple(index[e] for e in emos if e in index) for w, emos in table.items()}
+
+
+_EMOTIONS = ("anger", "anticipation", "disgust", "fear", "joy", "negative", "positive", "sadness", "surprise", "trust")
+
+
 def _sentences(text):
     parts = [p for p in _SENTENCE_END.split(text) if p.strip()]
     return parts or [text]
@@ -200,19 +222,26 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
     """Lexicon scores and surface cues as numeric features, to stack with TF-IDF.
 
     Columns: VADER ``compound``, ``pos``, ``neg``, ``neu`` (means over sentences),
-    ``exclamations``, ``questions``, ``caps_ratio`` (share of all-caps words of 2+
-    letters), ``emoji``, ``emoticons`` and ``negations`` counts. Counts are
-    ``log1p``-scaled when ``log_counts`` (keeps long texts in range).
+    then the surface cues ``exclamations``, ``questions``, ``caps_ratio`` (share of
+    all-caps words of 2+ letters), ``emoji``, ``emoticons`` and ``negations`` counts,
+    then, with ``lexicon="nrc"`` or ``"both"``, the counts of words associated with
+    each of the ten NRC Emotion Lexicon categories (``nrc_anger`` ... ``nrc_trust``).
+    Counts are ``log1p``-scaled when ``log_counts`` (keeps long texts in range).
 
     Parameters
     ----------
+    lexicon : {"vader", "nrc", "both"}, default="vader"
+        Which lexicon columns precede/follow the surface cues: VADER's polarity
+        scores, the NRC emotion counts, or both. The NRC Emotion Lexicon (Mohammad
+        and Turney, 2013; shipped by the ``nrclex`` package) is free for research;
+        its authors ask for a license for commercial use.
     log_counts : bool, default=True
         Apply ``log1p`` to the count columns.
 
     Attributes
     ----------
     n_features_out_ : int
-        Number of columns (10).
+        Number of columns (10 with "vader", 16 with "nrc", 20 with "both").
 
     See Also
     --------
@@ -227,12 +256,18 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
     {'exclamations': 2.0, 'questions': 0.0, 'caps_ratio': 0.25, 'emoji': 0.0, 'emoticons': 1.0, 'negations': 1.0}
     """
 
-    _parameter_constraints = {"log_counts": ["boolean"]}
+    _parameter_constraints = {"lexicon": [Options(["vader", "nrc", "both"])], "log_counts": ["boolean"]}
     _NAMES = ("compound", "pos", "neg", "neu", "exclamations", "questions", "caps_ratio", "emoji", "emoticons", "negations")
     _COUNTS = (4, 5, 7, 8, 9)
 
-    def __init__(self, *, log_counts=True):
+    def __init__(self, *, lexicon="vader", log_counts=True):
+        self.lexicon = lexicon
         self.log_counts = log_counts
+
+    def _columns(self):
+        """Indices of ``_NAMES`` kept, and whether the NRC counts follow."""
+        keep = range(len(self._NAMES)) if self.lexicon != "nrc" else range(4, len(self._NAMES))
+        return list(keep), self.lexicon != "vader"
 
     def fit(self, X, y=None):
         """Check the lexicon is available; nothing is learned.
@@ -251,7 +286,10 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         self._validate_params()
         check_texts(X)
         _analyzer()
-        self.n_features_out_ = len(self._NAMES)
+        keep, nrc = self._columns()
+        if nrc:
+            _emotion_lexicon()
+        self.n_features_out_ = len(keep) + (len(_EMOTIONS) if nrc else 0)
         return self
 
     def transform(self, X):
@@ -264,20 +302,27 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, 10)
+        features : ndarray of shape (n_samples, n_features_out_)
         """
         check_is_fitted(self, "n_features_out_")
         texts = check_texts(X)
         analyzer, negations = _analyzer()
         emojis = analyzer.emojis
+        keep, nrc = self._columns()
+        emotion_of = _emotion_lexicon() if nrc else None
         out = np.empty((len(texts), len(self._NAMES)))
+        counts = np.zeros((len(texts), len(_EMOTIONS)))
         for i, text in enumerate(texts):
-            neg, neu, pos, compound = _scores(analyzer, text)
+            neg, neu, pos, compound = _scores(analyzer, text) if self.lexicon != "nrc" else (0.0,) * 4
             words = _WORD.findall(text)
             long_words = [w for w in words if len(w) > 1]
             caps = sum(w.isupper() for w in long_words) / len(long_words) if long_words else 0.0
             lowered = [w.lower() for w in words]
             n_neg = sum(w in negations or w.endswith("n't") for w in lowered)
+            if nrc:
+                for w in lowered:
+                    for j in emotion_of.get(w, ()):
+                        counts[i, j] += 1
             out[i] = (
                 compound, pos, neg, neu,
                 text.count("!"), text.count("?"), caps,
@@ -285,7 +330,9 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
             )
         if self.log_counts:
             out[:, self._COUNTS] = np.log1p(out[:, self._COUNTS])
-        return out
+            counts = np.log1p(counts)
+        out = out[:, keep]
+        return np.hstack([out, counts]) if nrc else out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the feature columns.
@@ -299,7 +346,9 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         -------
         names : ndarray of str
         """
-        return np.asarray(self._NAMES, dtype=object)
+        keep, nrc = self._columns()
+        names = [self._NAMES[j] for j in keep] + ([f"nrc_{e}" for e in _EMOTIONS] if nrc else [])
+        return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
