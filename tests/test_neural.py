@@ -323,7 +323,8 @@ def test_auto_pooling_follows_the_backbone(backbone, sentence_transformers_backb
     X, y = make_text_classification(2)
     plain = TransformerClassifier(model=backbone, **{**FAST, "epochs": 1}).fit(X, y)
     assert plain.pooling_ == "cls"
-    st = TransformerClassifier(model=sentence_transformers_backbone, **FAST).fit(X, y)
+    assert TransformerClassifier(model=sentence_transformers_backbone, **{**FAST, "epochs": 1}).fit(X, y).pooling_ == "cls"
+    st = TransformerClassifier(model=sentence_transformers_backbone, pooling="auto", **FAST).fit(X, y)
     assert st.pooling_ == "mean"
     assert st.score(X, y) == 1.0
     # The head really reads the average of the unpadded token vectors.
@@ -333,8 +334,7 @@ def test_auto_pooling_follows_the_backbone(backbone, sentence_transformers_backb
         mask = enc["attention_mask"].unsqueeze(-1).float()
         expected = st.model_.classifier((hidden * mask).sum(1) / mask.sum(1)).numpy()
     np.testing.assert_allclose(st.decision_function(X[:3]), expected[:, 1] - expected[:, 0], atol=1e-5)
-    forced = TransformerClassifier(model=sentence_transformers_backbone, pooling="cls", **{**FAST, "epochs": 1})
-    assert forced.fit(X, y).pooling_ == "cls"
+    assert TransformerClassifier(model=backbone, pooling="auto", **{**FAST, "epochs": 1}).fit(X, y).pooling_ == "cls"
 
 
 def test_linear_probe_starts_the_head_from_a_fitted_linear_model(backbone, monkeypatch):

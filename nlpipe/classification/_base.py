@@ -238,7 +238,7 @@ class _FineTunedBase(_TransformerBase):
         "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
-        "pooling": [Options(["auto", "cls", "mean"])],
+        "pooling": [Options(["cls", "mean", "auto"])],
         "head_init": [Options(["auto", "random", "probe"])],
         "random_state": ["random_state"],
     }

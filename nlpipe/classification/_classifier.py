@@ -48,12 +48,12 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         With a validation split, stop after this many epochs without improvement.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss (single-label problems).
-    pooling : {"auto", "cls", "mean"}, default="auto"
+    pooling : {"cls", "mean", "auto"}, default="cls"
         What the head reads: "cls" is the architecture's own head ([CLS] pooler for
-        BERT), as ``AutoModelForSequenceClassification`` runs it; "mean" puts the
-        linear head on the average of the token vectors (BERT-style heads only);
-        "auto" is "mean" for sentence-transformers backbones, which were trained
-        with mean pooling and whose [CLS] pooler is untrained, and "cls" otherwise.
+        BERT), as ``AutoModelForSequenceClassification`` and ``pipeline()`` run it;
+        "mean" puts the linear head on the average of the token vectors (BERT-style
+        heads only); "auto" is "mean" for sentence-transformers backbones, which
+        were trained with mean pooling, and "cls" otherwise.
     head_init : {"auto", "random", "probe"}, default="auto"
         "probe" starts the linear head from a linear model fitted on the frozen
         mean-pooled features, then fine-tunes everything (LP-FT); it needs mean
@@ -128,7 +128,7 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         validation_fraction=None,
         early_stopping_patience=None,
         class_weight=None,
-        pooling="auto",
+        pooling="cls",
         head_init="auto",
         device="auto",
         mixed_precision="auto",

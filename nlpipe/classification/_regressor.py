@@ -38,12 +38,12 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         Hold-out fraction for the validation loss; the best epoch is kept.
     early_stopping_patience : int or None, default=None
         Epochs without improvement before stopping (needs a validation split).
-    pooling : {"auto", "cls", "mean"}, default="auto"
+    pooling : {"cls", "mean", "auto"}, default="cls"
         What the head reads: "cls" is the architecture's own head ([CLS] pooler for
-        BERT), as ``AutoModelForSequenceClassification`` runs it; "mean" puts the
-        linear head on the average of the token vectors (BERT-style heads only);
-        "auto" is "mean" for sentence-transformers backbones, which were trained
-        with mean pooling and whose [CLS] pooler is untrained, and "cls" otherwise.
+        BERT), as ``AutoModelForSequenceClassification`` and ``pipeline()`` run it;
+        "mean" puts the linear head on the average of the token vectors (BERT-style
+        heads only); "auto" is "mean" for sentence-transformers backbones, which
+        were trained with mean pooling, and "cls" otherwise.
     head_init : {"auto", "random", "probe"}, default="auto"
         "probe" starts the linear head from a linear model fitted on the frozen
         mean-pooled features, then fine-tunes everything (LP-FT); it needs mean
@@ -107,7 +107,7 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         max_grad_norm=1.0,
         validation_fraction=None,
         early_stopping_patience=None,
-        pooling="auto",
+        pooling="cls",
         head_init="auto",
         device="auto",
         mixed_precision="auto",
