@@ -21,8 +21,9 @@ _LAZY = {
     "IntensityRegressor": "nlpipe.sentiment",
     "IntensityClassifier": "nlpipe.sentiment",
     "SentimentClassifier": "nlpipe.sentiment",
+    "ExtractiveSummarizer": "nlpipe.summarization",
 }
-_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "summarization", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "metrics", "text", "__version__"])
 

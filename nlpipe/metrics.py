@@ -1,14 +1,33 @@
 """Metrics for nlpipe's tasks, and scikit-learn scorers built from them.
 
 Use the scorers in ``cross_val_score(..., scoring=pearson_scorer)`` or
-``GridSearchCV(..., scoring=spearman_scorer)``.
+``GridSearchCV(..., scoring=spearman_scorer)``. ROUGE scorers take their names:
+``cross_val_score(summarizer, docs, refs, scoring=get_scorer("rouge2"))``
+(scikit-learn has no public way to add names to its own ``scoring="..."`` strings).
 """
+
+import functools
+import re
 
 import numpy as np
 from scipy import stats
+from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import make_scorer
 
-__all__ = ["pearson_r", "pearson_scorer", "spearman_r", "spearman_scorer"]
+from .exceptions import MissingExtraError
+
+__all__ = [
+    "get_scorer",
+    "pearson_r",
+    "pearson_scorer",
+    "rouge",
+    "rouge1_scorer",
+    "rouge2_scorer",
+    "rougeL_scorer",
+    "rougeLsum_scorer",
+    "spearman_r",
+    "spearman_scorer",
+]
 
 
 def _columns(y_true, y_pred):
@@ -84,3 +103,154 @@ def spearman_r(y_true, y_pred):
 
 pearson_scorer = make_scorer(pearson_r)
 spearman_scorer = make_scorer(spearman_r)
+
+
+# Han, kana and hangul characters are tokens of their own (no spaces between words);
+# any other run of letters/digits is one token. rouge-score's default keeps only [a-z0-9].
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+")
+_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+class _UnicodeTokenizer:
+    """rouge-score tokenizer that keeps non-ASCII words and splits CJK text into characters."""
+
+    def __init__(self, use_stemmer=False):
+        self.use_stemmer = use_stemmer
+
+    def tokenize(self, text):
+        tokens = _TOKEN.findall(text.lower())
+        if self.use_stemmer:
+            stem = _porter()
+            tokens = [stem(t) if len(t) > 3 and t.isascii() else t for t in tokens]
+        return tokens
+
+
+@functools.lru_cache(maxsize=1)
+def _porter():
+    from nltk.stem import porter
+
+    return porter.PorterStemmer().stem
+
+
+@functools.lru_cache(maxsize=8)
+def _rouge_scorer(types, use_stemmer):
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as exc:
+        raise MissingExtraError(
+            "ROUGE needs the rouge-score package. Install the extra: pip install 'nlpipe[summarization]'"
+        ) from exc
+    return rouge_scorer.RougeScorer(list(types), tokenizer=_UnicodeTokenizer(use_stemmer))
+
+
+def _check_summary_pairs(references, summaries):
+    refs, sums = list(references), list(summaries)
+    if len(refs) != len(sums):
+        raise ValueError(f"references has {len(refs)} items but summaries has {len(sums)}.")
+    if not refs:
+        raise ValueError("ROUGE needs at least one (reference, summary) pair.")
+    for name, seq in (("references", refs), ("summaries", sums)):
+        for i, item in enumerate(seq):
+            if not isinstance(item, str):
+                raise TypeError(f"{name}[{i}] is {type(item).__name__}, not str.")
+    return refs, sums
+
+
+def rouge(references, summaries, *, rouge_types=_ROUGE_TYPES, use_stemmer=False, measure="fmeasure"):
+    """Mean ROUGE scores of ``summaries`` against ``references`` (rouge-score's implementation).
+
+    Tokens are lower-cased runs of letters and digits in any script; Chinese,
+    Japanese and Korean characters count one token each, so non-English text is
+    scored (rouge-score's default tokenizer drops everything outside [a-z0-9]).
+    ``rougeLsum`` treats newlines as sentence breaks.
+
+    Parameters
+    ----------
+    references : sequence of str
+        Reference summaries.
+    summaries : sequence of str
+        System summaries, one per reference.
+    rouge_types : sequence of str, default=("rouge1", "rouge2", "rougeL", "rougeLsum")
+        Which ROUGE variants to compute.
+    use_stemmer : bool, default=False
+        Porter-stem ASCII tokens longer than 3 characters (ROUGE-1.5.5's ``-m``).
+    measure : {"fmeasure", "precision", "recall"}, default="fmeasure"
+        Which of the three numbers to average.
+
+    Returns
+    -------
+    scores : dict of str to float
+        Mean score per ROUGE type, in [0, 1].
+
+    Examples
+    --------
+    >>> from nlpipe.metrics import rouge
+    >>> rouge(["the cat sat on the mat"], ["the cat sat"], rouge_types=["rouge1"])
+    {'rouge1': 0.6666666666666666}
+    >>> rouge(["今天天气很好"], ["今天天气不好"], rouge_types=["rouge1"])["rouge1"] > 0.5
+    True
+    """
+    types = tuple(rouge_types)
+    unknown = set(types) - set(_ROUGE_TYPES)
+    if unknown:
+        raise ValueError(f"Unknown rouge_types {sorted(unknown)}; choose from {list(_ROUGE_TYPES)}.")
+    if measure not in ("fmeasure", "precision", "recall"):
+        raise ValueError(f"measure must be 'fmeasure', 'precision' or 'recall', got {measure!r}.")
+    refs, sums = _check_summary_pairs(references, summaries)
+    scorer = _rouge_scorer(types, bool(use_stemmer))
+    totals = dict.fromkeys(types, 0.0)
+    for ref, summ in zip(refs, sums):
+        result = scorer.score(ref, summ)
+        for t in types:
+            totals[t] += getattr(result[t], measure)
+    return {t: totals[t] / len(refs) for t in types}
+
+
+def _rouge_metric(rouge_type):
+    def metric(y_true, y_pred):
+        return rouge(y_true, y_pred, rouge_types=[rouge_type])[rouge_type]
+
+    metric.__name__ = f"{rouge_type}_f1"
+    return metric
+
+
+rouge1_scorer = make_scorer(_rouge_metric("rouge1"))
+rouge2_scorer = make_scorer(_rouge_metric("rouge2"))
+rougeL_scorer = make_scorer(_rouge_metric("rougeL"))
+rougeLsum_scorer = make_scorer(_rouge_metric("rougeLsum"))
+
+_SCORERS = {
+    "rouge1": rouge1_scorer,
+    "rouge2": rouge2_scorer,
+    "rougeL": rougeL_scorer,
+    "rougeLsum": rougeLsum_scorer,
+    "pearson": pearson_scorer,
+    "spearman": spearman_scorer,
+}
+
+
+def get_scorer(scoring):
+    """A scorer by name: nlpipe's ("rouge1", "rouge2", "rougeL", "rougeLsum", "pearson", "spearman") or scikit-learn's.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        A name; callables are returned as they are.
+
+    Returns
+    -------
+    scorer : callable ``scorer(estimator, X, y) -> float``
+
+    Examples
+    --------
+    >>> from nlpipe.metrics import get_scorer
+    >>> get_scorer("rouge2") is get_scorer("rouge2")
+    True
+    >>> get_scorer("accuracy")
+    make_scorer(accuracy_score, response_method='predict')
+    """
+    if callable(scoring):
+        return scoring
+    if scoring in _SCORERS:
+        return _SCORERS[scoring]
+    return _sklearn_get_scorer(scoring)

@@ -93,6 +93,43 @@ def make_text_classification(n_classes=2, *, repeat=2, label_type=str):
     return X, np.asarray(y)
 
 
+def make_summarization(n_documents=12):
+    """Tiny multi-sentence documents with one-sentence references (their second sentence).
+
+    Parameters
+    ----------
+    n_documents : int, default=12
+        How many documents; topics cycle through a small set.
+
+    Returns
+    -------
+    X : list of str
+        Documents of four to six sentences.
+    y : list of str
+        One reference summary per document.
+    """
+    topics = [
+        ("The river flooded the old town.", "Heavy rain made the river flood the town overnight.",
+         "Residents moved to the school on the hill.", "The mayor asked for help from the army.",
+         "Water levels fell by the next afternoon.", "Cleaning will take weeks."),
+        ("A new library opened on Monday.", "The city library opened with ten thousand new books.",
+         "Children queued for the reading room.", "Volunteers ran tours of the building."),
+        ("The team won the cup final.", "A late goal won the cup final for the home team.",
+         "Fans celebrated in the main square.", "The coach thanked the young players.",
+         "The captain lifted the trophy."),
+    ]
+    X, y = [], []
+    for i in range(n_documents):
+        sentences = topics[i % len(topics)]
+        X.append(" ".join(sentences) + f" Report number {i}.")
+        y.append(sentences[1])
+    return X, y
+
+
+def _is_summarizer(est):
+    return getattr(est, "_nlpipe_task", None) == "summarization"
+
+
 @functools.lru_cache(maxsize=None)
 def _cached_backbone(hidden_size, num_hidden_layers, max_position_embeddings, seed):
     path = tempfile.mkdtemp(prefix="nlpipe-tiny-bert-")
@@ -417,6 +454,33 @@ def check_invalid_params_rejected(est, X, y):
                 raise AssertionError(f"fit accepted {name}={bad!r}")
 
 
+def check_summarizer_scoring(est, X, references, param_grid=None):
+    """Summaries are strings in document order; score, cross_val_score and GridSearchCV run on references."""
+    from .metrics import get_scorer
+
+    fitted = _fitted(est, X, references)
+    summaries = fitted.predict(X)
+    assert isinstance(summaries, list) and len(summaries) == len(X)
+    assert all(isinstance(s, str) for s in summaries)
+    score = fitted.score(X, references)
+    assert 0.0 <= score <= 1.0
+    scores = cross_val_score(clone(est), X, references, cv=3, error_score="raise")
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    scores = cross_val_score(clone(est), X, references, cv=3, scoring=get_scorer("rouge1"), error_score="raise")
+    assert np.isfinite(scores).all()
+    if param_grid is not None:
+        search = GridSearchCV(clone(est), param_grid, cv=2, error_score="raise").fit(X, references)
+        assert set(search.best_params_) == set(param_grid)
+    for bad, needle in ((references[:-1], "different lengths"), ([references[0], None] + references[2:], "y[1]"),
+                        (None, "y"), ("one string", "single string")):
+        try:
+            fitted.score(X, bad)
+        except (ValueError, TypeError) as exc:
+            assert needle in str(exc), f"score with bad references ({needle}) raised {exc!r}"
+        else:
+            raise AssertionError(f"score with bad references ({needle}) raised nothing")
+
+
 _CHECKS = [
     check_sklearn_api,
     check_params_roundtrip,
@@ -454,6 +518,15 @@ def yield_contract_checks(estimator, X=None, y=None, *, param_grid=None):
     name : str
     check : callable taking no argument
     """
+    if _is_summarizer(estimator):
+        if X is None:
+            X, y = make_summarization()
+        references = y
+        for check in _CHECKS:
+            # Unsupervised summarizers ignore y in fit; the references are checked through score.
+            yield check.__name__, (lambda c=check: c(estimator, X, None))
+        yield "check_summarizer_scoring", (lambda: check_summarizer_scoring(estimator, X, references, param_grid))
+        return
     if X is None:
         X, labels = make_text_classification(3 if is_classifier(estimator) else 2, repeat=2)
         y = None

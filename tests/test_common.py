@@ -41,6 +41,7 @@ PARAM_GRIDS = {
     "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [None, "vader"]},
     "IntensityClassifier": {"C": [1.0, 100.0]},
     "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [False, True]},
+    "ExtractiveSummarizer": {"n_sentences": [1, 2]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -55,6 +56,7 @@ EXTRA_CONFIGS = [
     _instance(nlpipe.SentimentClassifier, backend="transformer"),
     _instance(nlpipe.IntensityRegressor, backend="transformer", epochs=2, batch_size=8, learning_rate=3e-3,
               random_state=0),
+    *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],
 ]
 
 
@@ -63,7 +65,7 @@ def test_public_estimators_discovered():
     assert {"SpacyTokenizer", "TfidfSVMClassifier", "TfidfNBClassifier", "TransformerClassifier",
             "TransformerRegressor", "TransformerEmbedder", "LexiconSentiment", "LexiconFeatures"} <= names
     for cls in ESTIMATORS:
-        if is_classifier(cls()) or is_regressor(cls()):
+        if is_classifier(cls()) or is_regressor(cls()) or getattr(cls, "_nlpipe_task", None) == "summarization":
             assert cls.__name__ in PARAM_GRIDS, f"add a GridSearchCV grid for {cls.__name__}"
 
 

@@ -24,7 +24,7 @@ def _import_spacy():
         import spacy
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise MissingExtraError(
-            "SpacyTokenizer needs spaCy, which is not installed. Install the extra: "
+            "spaCy is not installed (SpacyTokenizer and sentence splitting need it). Install the extra: "
             "pip install 'nlpipe[spacy]'"
         ) from exc
     return spacy

@@ -1,0 +1,280 @@
+"""Extractive summarization: score sentences, pick the best with a redundancy penalty, keep document order."""
+
+import math
+import numbers
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import BaseTextEstimator, Interval, Options, check_texts
+from ._sentences import iter_sentences
+
+
+def _identity(tokens):
+    """Analyzer for pre-tokenized sentences (module level so vectorizers pickle)."""
+    return tokens
+
+
+def check_references(y, n, name="y"):
+    """Validate reference summaries: one str per document."""
+    if y is None:
+        raise ValueError(f"{name} is None: this needs one reference summary (str) per document.")
+    if isinstance(y, str):
+        raise TypeError(f"{name} is a single string; pass one reference summary per document.")
+    refs = list(y.iloc[:, 0] if hasattr(y, "iloc") and getattr(y, "ndim", 1) == 2 else y)
+    if len(refs) != n:
+        raise ValueError(f"X and {name} have different lengths: {n} documents, {len(refs)} references.")
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, str):
+            raise TypeError(f"{name}[{i}] is {type(ref).__name__}, not a reference summary (str).")
+    return refs
+
+
+def _power_iteration(M, damping, max_iter, tol):
+    """Stationary scores of the row-stochastic matrix ``M`` with teleportation (PageRank)."""
+    n = M.shape[0]
+    scores = np.full(n, 1.0 / n)
+    MT = M.T.tocsr()
+    for _ in range(max_iter):
+        new = (1.0 - damping) / n + damping * (MT @ scores)
+        if np.abs(new - scores).sum() < tol:
+            return new
+        scores = new
+    return scores
+
+
+def _row_normalize(W):
+    """Row-stochastic version of a non-negative sparse matrix; empty rows link to every node."""
+    W = sparse.csr_matrix(W, dtype=np.float64)
+    degree = np.asarray(W.sum(axis=1)).ravel()
+    dangling = degree == 0
+    inv = np.divide(1.0, degree, out=np.zeros_like(degree), where=~dangling)
+    M = sparse.diags(inv) @ W
+    if dangling.any():
+        n = W.shape[0]
+        M = M + sparse.csr_matrix(np.outer(dangling, np.full(n, 1.0 / n)))
+    return M.tocsr()
+
+
+class ExtractiveSummarizer(BaseTextEstimator):
+    """Unsupervised extractive summaries: lead, centroid, TextRank or LexRank, with MMR redundancy control.
+
+    ``fit`` learns IDF statistics over the sentences of a corpus (no labels);
+    ``predict`` splits each document into sentences with spaCy, scores them,
+    picks ``n_sentences`` (or a ``ratio`` of them) greedily by maximal marginal
+    relevance (score minus ``diversity`` times the highest similarity to a sentence
+    already picked) and returns them in document order. Graph methods run power
+    iteration on sparse sentence-similarity matrices.
+
+    Parameters
+    ----------
+    method : {"lead", "centroid", "textrank", "lexrank"}, default="textrank"
+        "lead": the first sentences; "centroid": cosine similarity of each
+        sentence to the document's TF-IDF centroid (Radev et al., 2004);
+        "textrank": PageRank on the cosine-weighted sentence graph (Mihalcea and
+        Tarau, 2004); "lexrank": PageRank on the graph of pairs whose cosine
+        exceeds ``threshold`` (Erkan and Radev, 2004).
+    n_sentences : int, default=3
+        Sentences per summary (fewer when the document is shorter).
+    ratio : float in (0, 1] or None, default=None
+        When set, take ``ceil(ratio * n)`` of a document's ``n`` sentences instead.
+    diversity : float in [0, 1], default=0.3
+        MMR redundancy penalty; 0 takes the top-scored sentences as they are.
+    threshold : float in [0, 1), default=0.1
+        Cosine similarity above which LexRank links two sentences.
+    damping : float in (0, 1), default=0.85
+        PageRank damping factor (graph methods).
+    spacy_model : str, default="blank:en"
+        Sentence splitter: ``"blank:<lang>"`` with spaCy's sentencizer
+        (``"blank:zh"`` for Chinese) or an installed spaCy pipeline.
+    stop_words : {"english"} or None, default="english"
+        Words left out of the sentence vectors.
+    separator : str, default=" "
+        Joins the chosen sentences; use ``"\\n"`` for ROUGE-Lsum.
+
+    Attributes
+    ----------
+    vectorizer_ : sklearn.feature_extraction.text.TfidfVectorizer
+        IDF statistics over the training corpus's sentences.
+    n_documents_ : int
+        Documents seen in ``fit``.
+
+    See Also
+    --------
+    nlpipe.metrics.rouge : the metric ``score`` reports.
+    nlpipe.summarization.split_sentences : the sentence splitter on its own.
+
+    Examples
+    --------
+    >>> from nlpipe import ExtractiveSummarizer
+    >>> docs = ["Rain fell all day. The river rose fast. People left the town. The sun came out."]
+    >>> ExtractiveSummarizer(method="lead", n_sentences=2).fit(docs).predict(docs)
+    ['Rain fell all day. The river rose fast.']
+    """
+
+    _parameter_constraints = {
+        "method": [Options(["lead", "centroid", "textrank", "lexrank"])],
+        "n_sentences": [Interval(numbers.Integral, 1, None)],
+        "ratio": [None, Interval(numbers.Real, 0, 1, closed="right")],
+        "diversity": [Interval(numbers.Real, 0, 1)],
+        "threshold": [Interval(numbers.Real, 0, 1, closed="left")],
+        "damping": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "spacy_model": [str],
+        "stop_words": [None, Options(["english"])],
+        "separator": [str],
+    }
+    _nlpipe_task = "summarization"
+    _max_iter = 100
+    _tol = 1e-6
+
+    def __init__(
+        self,
+        *,
+        method="textrank",
+        n_sentences=3,
+        ratio=None,
+        diversity=0.3,
+        threshold=0.1,
+        damping=0.85,
+        spacy_model="blank:en",
+        stop_words="english",
+        separator=" ",
+    ):
+        self.method = method
+        self.n_sentences = n_sentences
+        self.ratio = ratio
+        self.diversity = diversity
+        self.threshold = threshold
+        self.damping = damping
+        self.spacy_model = spacy_model
+        self.stop_words = stop_words
+        self.separator = separator
+
+    def _vectorizer(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
+
+    def _tokens(self, tokens):
+        if self.stop_words is None:
+            return tokens
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        kept = [t for t in tokens if t not in ENGLISH_STOP_WORDS]
+        return kept or tokens
+
+    def fit(self, X, y=None):
+        """Learn IDF statistics from the sentences of ``X``.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+        y : None
+            Ignored (references are not needed).
+
+        Returns
+        -------
+        self : ExtractiveSummarizer
+        """
+        self._validate_params()
+        texts = check_texts(X)
+        sentences = [self._tokens(tok) for doc in iter_sentences(texts, self.spacy_model) for _, tok in doc]
+        # Documents of empty strings still give a usable (empty-vocabulary) model.
+        self.vectorizer_ = self._vectorizer().fit(sentences or [[""]])
+        self.n_documents_ = len(texts)
+        return self
+
+    def _k(self, n):
+        k = math.ceil(self.ratio * n) if self.ratio is not None else self.n_sentences
+        return max(1, min(k, n))
+
+    def _scores(self, S):
+        """Salience of each sentence (rows of the L2-normalized TF-IDF matrix ``S``)."""
+        n = S.shape[0]
+        if self.method == "lead":
+            return np.linspace(1.0, 0.5, n)
+        if self.method == "centroid":
+            centroid = np.asarray(S.mean(axis=0)).ravel()
+            norm = np.linalg.norm(centroid)
+            return S @ centroid / norm if norm > 0 else np.zeros(n)
+        W = (S @ S.T).tocsr()
+        W.setdiag(0.0)
+        W.eliminate_zeros()
+        if self.method == "lexrank":
+            W.data = (W.data > self.threshold).astype(np.float64)
+            W.eliminate_zeros()
+        return _power_iteration(_row_normalize(W), self.damping, self._max_iter, self._tol)
+
+    def _select(self, S, scores, k):
+        if self.method == "lead" or self.diversity == 0:
+            return np.sort(np.argsort(-scores, kind="stable")[:k])
+        span = scores.max() - scores.min()
+        relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
+        sim = (S @ S.T).toarray()
+        chosen, best_sim = [], np.zeros(len(scores))
+        for _ in range(k):
+            gain = (1 - self.diversity) * relevance - self.diversity * best_sim
+            gain[chosen] = -np.inf
+            i = int(np.argmax(gain))
+            chosen.append(i)
+            best_sim = np.maximum(best_sim, sim[i])
+        return np.sort(chosen)
+
+    def _summarize(self, sentences):
+        if not sentences:
+            return ""
+        k = self._k(len(sentences))
+        if k == len(sentences):
+            return self.separator.join(s for s, _ in sentences)
+        S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
+        chosen = self._select(S, self._scores(S), k)
+        return self.separator.join(sentences[i][0] for i in chosen)
+
+    def predict(self, X):
+        """Summarize each document.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+
+        Returns
+        -------
+        summaries : list of str
+            One summary per document, its sentences in document order ("" for an empty document).
+        """
+        check_is_fitted(self, "vectorizer_")
+        texts = check_texts(X)
+        return [self._summarize(doc) for doc in iter_sentences(texts, self.spacy_model)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean ROUGE-2 F1 of the summaries of ``X`` against the references ``y``.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+        y : list of str
+            One reference summary per document.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        score : float
+            In [0, 1]; other variants via ``nlpipe.metrics.get_scorer("rouge1")`` etc.
+        """
+        from ..metrics import rouge
+
+        if sample_weight is not None:
+            raise ValueError(f"{type(self).__name__}.score does not support sample_weight.")
+        texts = check_texts(X)
+        refs = check_references(y, len(texts))
+        return rouge(refs, self.predict(texts), rouge_types=["rouge2"])["rouge2"]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
