@@ -22,6 +22,7 @@ _LAZY = {
     "IntensityClassifier": "nlpipe.sentiment",
     "SentimentClassifier": "nlpipe.sentiment",
     "ExtractiveSummarizer": "nlpipe.summarization",
+    "SupervisedExtractiveSummarizer": "nlpipe.summarization",
 }
 _SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "summarization", "testing", "text"}
 

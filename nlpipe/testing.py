@@ -522,9 +522,11 @@ def yield_contract_checks(estimator, X=None, y=None, *, param_grid=None):
         if X is None:
             X, y = make_summarization()
         references = y
+        # Unsupervised summarizers ignore y in fit (their references are checked through score);
+        # supervised ones learn from it, so the label checks run on the references.
+        fit_y = references if estimator.__sklearn_tags__().target_tags.required else None
         for check in _CHECKS:
-            # Unsupervised summarizers ignore y in fit; the references are checked through score.
-            yield check.__name__, (lambda c=check: c(estimator, X, None))
+            yield check.__name__, (lambda c=check: c(estimator, X, fit_y))
         yield "check_summarizer_scoring", (lambda: check_summarizer_scoring(estimator, X, references, param_grid))
         return
     if X is None:

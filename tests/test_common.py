@@ -42,6 +42,7 @@ PARAM_GRIDS = {
     "IntensityClassifier": {"C": [1.0, 100.0]},
     "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [False, True]},
     "ExtractiveSummarizer": {"n_sentences": [1, 2]},
+    "SupervisedExtractiveSummarizer": {"n_sentences": [1, 2]},
 }
 
 # Non-default configurations that must keep the contract as well.

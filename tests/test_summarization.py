@@ -146,3 +146,42 @@ def test_scorers_in_cross_validation_and_grid_search():
     search = GridSearchCV(summ, {"n_sentences": [1, 3]}, cv=3, scoring=get_scorer("rouge1")).fit(X, y)
     assert search.best_params_ == {"n_sentences": 1}  # references are one sentence long
     assert get_scorer("accuracy") is not None and callable(get_scorer(lambda est, X, y: 0.0))
+
+
+def test_oracle_labels_pick_the_sentences_that_cover_the_reference():
+    from nlpipe.summarization import oracle_labels
+
+    sents = [s.split() for s in ["the storm hit the coast", "a bakery sold bread", "roads were closed by police",
+                                 "the storm hit the coast again"]]
+    ref = "the storm hit the coast roads were closed by police".split()
+    assert oracle_labels(sents, ref).tolist() == [1, 0, 1, 0]
+    assert oracle_labels(sents, ref, max_sentences=1).tolist() == [1, 0, 0, 0]
+    assert oracle_labels(sents, []).tolist() == [0, 0, 0, 0]
+    assert oracle_labels(sents, "nothing matches here".split()).tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("estimator", [None, "logistic", "svc"])
+def test_supervised_summarizer_learns_where_the_summary_is(estimator):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from nlpipe import SupervisedExtractiveSummarizer
+
+    est = {None: None, "logistic": LogisticRegression(max_iter=1000), "svc": LinearSVC()}[estimator]
+    X, y = make_summarization(12)
+    summ = SupervisedExtractiveSummarizer(estimator=est, n_sentences=1).fit(X, y)
+    assert summ.predict(X) == y  # the reference is always the second sentence
+    lead = ExtractiveSummarizer(method="lead", n_sentences=1).fit(X)
+    assert summ.score(X, y) == 1.0 > lead.score(X, y)
+    assert len(summ.feature_names_) == summ.estimator_.n_features_in_
+    if est is not None:
+        assert summ.estimator_ is not est  # cloned, the given one untouched
+        assert not hasattr(est, "n_features_in_")
+
+
+def test_supervised_summarizer_rejects_unrelated_references():
+    from nlpipe import SupervisedExtractiveSummarizer
+
+    X, _ = make_summarization(6)
+    with pytest.raises(ValueError, match="oracle"):
+        SupervisedExtractiveSummarizer().fit(X, ["zzz qqq"] * 6)

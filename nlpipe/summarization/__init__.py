@@ -1,6 +1,6 @@
 """Summarizers as estimators: ``predict`` gives one summary string per document, ``score`` is ROUGE."""
 
-from ._extractive import ExtractiveSummarizer
+from ._extractive import ExtractiveSummarizer, SupervisedExtractiveSummarizer, oracle_labels
 from ._sentences import split_sentences
 
-__all__ = ["ExtractiveSummarizer", "split_sentences"]
+__all__ = ["ExtractiveSummarizer", "SupervisedExtractiveSummarizer", "oracle_labels", "split_sentences"]

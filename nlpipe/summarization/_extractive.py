@@ -7,7 +7,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, Options, check_texts
+from ..base import BaseTextEstimator, HasMethods, Interval, Options, check_texts
 from ._sentences import iter_sentences
 
 
@@ -208,7 +208,7 @@ class ExtractiveSummarizer(BaseTextEstimator):
         return _power_iteration(_row_normalize(W), self.damping, self._max_iter, self._tol)
 
     def _select(self, S, scores, k):
-        if self.method == "lead" or self.diversity == 0:
+        if getattr(self, "method", None) == "lead" or self.diversity == 0:
             return np.sort(np.argsort(-scores, kind="stable")[:k])
         span = scores.max() - scores.min()
         relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
@@ -277,4 +277,250 @@ class ExtractiveSummarizer(BaseTextEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
+        return tags
+
+
+def _ngrams(tokens, n):
+    from collections import Counter
+
+    return Counter(zip(*(tokens[i:] for i in range(n))))
+
+
+def _overlap_f(cand, ref):
+    """F1 of n-gram overlap between two Counters (ROUGE-n's F-measure)."""
+    hits = sum((cand & ref).values())
+    if hits == 0:
+        return 0.0
+    p, r = hits / sum(cand.values()), hits / sum(ref.values())
+    return 2 * p * r / (p + r)
+
+
+def oracle_labels(sentence_tokens, reference_tokens, max_sentences=3):
+    """Greedy ROUGE oracle: add the sentence that most raises mean ROUGE-1/2 F1 against the reference.
+
+    Stops when no sentence raises it or ``max_sentences`` are chosen (Nallapati et al., 2017).
+    Returns a 0/1 array over the sentences.
+    """
+    labels = np.zeros(len(sentence_tokens), dtype=np.int64)
+    refs = [_ngrams(reference_tokens, 1), _ngrams(reference_tokens, 2)]
+    if not reference_tokens:
+        return labels
+    chosen, best = [], 0.0
+    for _ in range(min(max_sentences, len(sentence_tokens))):
+        gains = []
+        for i, _tok in enumerate(sentence_tokens):
+            if labels[i]:
+                gains.append(-1.0)
+                continue
+            tokens = [t for j in sorted(chosen + [i]) for t in sentence_tokens[j]]
+            gains.append(np.mean([_overlap_f(_ngrams(tokens, n + 1), refs[n]) for n in range(2)]))
+        i = int(np.argmax(gains))
+        if gains[i] <= best:
+            break
+        best = gains[i]
+        chosen.append(i)
+        labels[i] = 1
+    return labels
+
+
+class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
+    """Extractive summaries from a sentence classifier trained on reference summaries.
+
+    ``fit(X, y)`` splits each document into sentences, labels them with a greedy
+    ROUGE oracle against its reference (the sentences whose union best matches
+    it), describes each sentence by its position, length and TF-IDF centrality
+    (centroid similarity, TextRank and LexRank scores, similarity to the first
+    sentence and to the others) and fits ``estimator`` on those features.
+    ``predict`` ranks a document's sentences by the classifier's probability and
+    picks the top ones with the same MMR redundancy control as
+    :class:`ExtractiveSummarizer`, in document order.
+
+    Parameters
+    ----------
+    estimator : classifier or None, default=None
+        Any scikit-learn classifier with ``predict_proba`` or ``decision_function``;
+        None uses ``HistGradientBoostingClassifier(random_state=0)``.
+    n_sentences : int, default=3
+        Sentences per summary.
+    ratio : float in (0, 1] or None, default=None
+        When set, ``ceil(ratio * n)`` of a document's ``n`` sentences instead.
+    diversity : float in [0, 1], default=0.0
+        MMR redundancy penalty when picking.
+    oracle_sentences : int, default=3
+        At most this many sentences labelled positive per document.
+    threshold : float in [0, 1), default=0.1
+        LexRank edge threshold (a feature).
+    damping : float in (0, 1), default=0.85
+        PageRank damping (a feature).
+    spacy_model : str, default="blank:en"
+        Sentence splitter (see :class:`ExtractiveSummarizer`).
+    stop_words : {"english"} or None, default="english"
+        Words left out of the sentence vectors.
+    separator : str, default=" "
+        Joins the chosen sentences.
+
+    Attributes
+    ----------
+    vectorizer_ : sklearn.feature_extraction.text.TfidfVectorizer
+        IDF statistics over the training sentences.
+    estimator_ : classifier
+        The fitted sentence classifier.
+    n_documents_ : int
+        Documents seen in ``fit``.
+    feature_names_ : list of str
+        Names of the sentence features.
+
+    See Also
+    --------
+    ExtractiveSummarizer : the unsupervised methods.
+    oracle_labels : the greedy ROUGE oracle.
+
+    Examples
+    --------
+    >>> from nlpipe import SupervisedExtractiveSummarizer
+    >>> from nlpipe.testing import make_summarization
+    >>> X, y = make_summarization(12)
+    >>> summ = SupervisedExtractiveSummarizer(n_sentences=1).fit(X, y)
+    >>> summ.predict(X[:1]) == y[:1]
+    True
+    """
+
+    _parameter_constraints = {
+        **{k: v for k, v in ExtractiveSummarizer._parameter_constraints.items() if k != "method"},
+        "estimator": [None, HasMethods(["fit"])],
+        "oracle_sentences": [Interval(numbers.Integral, 1, None)],
+    }
+    feature_names = ["relative_position", "position", "is_first", "log_length", "log_n_sentences", "centroid",
+                     "textrank", "lexrank", "first_similarity", "mean_similarity", "max_similarity"]
+
+    def __init__(
+        self,
+        *,
+        estimator=None,
+        n_sentences=3,
+        ratio=None,
+        diversity=0.0,
+        oracle_sentences=3,
+        threshold=0.1,
+        damping=0.85,
+        spacy_model="blank:en",
+        stop_words="english",
+        separator=" ",
+    ):
+        self.estimator = estimator
+        self.n_sentences = n_sentences
+        self.ratio = ratio
+        self.diversity = diversity
+        self.oracle_sentences = oracle_sentences
+        self.threshold = threshold
+        self.damping = damping
+        self.spacy_model = spacy_model
+        self.stop_words = stop_words
+        self.separator = separator
+
+    def _features(self, sentences):
+        """One row of ``feature_names`` per sentence."""
+        n = len(sentences)
+        S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
+        sim = (S @ S.T).toarray()
+        np.fill_diagonal(sim, 0.0)
+        centroid = np.asarray(S.mean(axis=0)).ravel()
+        norm = np.linalg.norm(centroid)
+        W = sparse.csr_matrix(sim)
+        binary = sparse.csr_matrix((sim > self.threshold).astype(np.float64))
+        pos = np.arange(n)
+        return np.column_stack([
+            pos / max(n - 1, 1),
+            np.minimum(pos, 10) / 10.0,
+            (pos == 0).astype(float),
+            np.log1p([len(tok) for _, tok in sentences]),
+            np.full(n, np.log(n)),
+            S @ centroid / norm if norm > 0 else np.zeros(n),
+            _power_iteration(_row_normalize(W), self.damping, self._max_iter, self._tol) * n,
+            _power_iteration(_row_normalize(binary), self.damping, self._max_iter, self._tol) * n,
+            sim[:, 0] if n > 1 else np.zeros(n),
+            sim.sum(axis=1) / max(n - 1, 1),
+            sim.max(axis=1) if n > 1 else np.zeros(n),
+        ]), S
+
+    def fit(self, X, y):
+        """Label sentences with the ROUGE oracle and train the sentence classifier.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+        y : list of str
+            One reference summary per document.
+
+        Returns
+        -------
+        self : SupervisedExtractiveSummarizer
+        """
+        from sklearn.base import clone
+
+        from ..metrics import _TOKEN
+
+        self._validate_params()
+        texts = check_texts(X)
+        refs = check_references(y, len(texts))
+        docs = list(iter_sentences(texts, self.spacy_model))
+        sentences = [self._tokens(tok) for doc in docs for _, tok in doc]
+        self.vectorizer_ = self._vectorizer().fit(sentences or [[""]])
+        rows, labels = [], []
+        for doc, ref in zip(docs, refs):
+            if not doc:
+                continue
+            rows.append(self._features(doc)[0])
+            labels.append(oracle_labels([tok for _, tok in doc], _TOKEN.findall(ref.lower()), self.oracle_sentences))
+        if not rows or len(np.unique(np.concatenate(labels))) < 2:
+            raise ValueError(
+                "The ROUGE oracle found no sentence that overlaps the references (or every sentence does): "
+                "check that y holds the reference summaries of X."
+            )
+        if self.estimator is None:
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            estimator = HistGradientBoostingClassifier(random_state=0)
+        else:
+            estimator = clone(self.estimator)
+        self.estimator_ = estimator.fit(np.vstack(rows), np.concatenate(labels))
+        self.feature_names_ = list(self.feature_names)
+        self.n_documents_ = len(texts)
+        return self
+
+    def _salience(self, features):
+        if hasattr(self.estimator_, "predict_proba"):
+            return self.estimator_.predict_proba(features)[:, 1]
+        return np.asarray(self.estimator_.decision_function(features), dtype=np.float64)
+
+    def _summarize(self, sentences):
+        if not sentences:
+            return ""
+        k = self._k(len(sentences))
+        if k == len(sentences):
+            return self.separator.join(s for s, _ in sentences)
+        features, S = self._features(sentences)
+        chosen = self._select(S, self._salience(features), k)
+        return self.separator.join(sentences[i][0] for i in chosen)
+
+    def predict(self, X):
+        """Summarize each document with the trained sentence classifier.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+
+        Returns
+        -------
+        summaries : list of str
+            One summary per document, sentences in document order.
+        """
+        check_is_fitted(self, "estimator_")
+        return super().predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
         return tags
