@@ -339,7 +339,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
     ----------
     estimator : classifier or None, default=None
         Any scikit-learn classifier with ``predict_proba`` or ``decision_function``;
-        None uses ``HistGradientBoostingClassifier(random_state=0)``.
+        None standardizes the features for a ``LogisticRegression``.
     n_sentences : int, default=3
         Sentences per summary.
     ratio : float in (0, 1] or None, default=None
@@ -390,7 +390,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         "estimator": [None, HasMethods(["fit"])],
         "oracle_sentences": [Interval(numbers.Integral, 1, None)],
     }
-    feature_names = ["relative_position", "position", "is_first", "log_length", "log_n_sentences", "centroid",
+    feature_names = ["relative_position", "position", "is_first", "is_second", "is_third", "is_fourth", "log_length", "log_n_sentences", "centroid",
                      "textrank", "lexrank", "first_similarity", "mean_similarity", "max_similarity"]
 
     def __init__(
@@ -433,6 +433,9 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             pos / max(n - 1, 1),
             np.minimum(pos, 10) / 10.0,
             (pos == 0).astype(float),
+            (pos == 1).astype(float),
+            (pos == 2).astype(float),
+            (pos == 3).astype(float),
             np.log1p([len(tok) for _, tok in sentences]),
             np.full(n, np.log(n)),
             S @ centroid / norm if norm > 0 else np.zeros(n),
@@ -479,9 +482,11 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
                 "check that y holds the reference summaries of X."
             )
         if self.estimator is None:
-            from sklearn.ensemble import HistGradientBoostingClassifier
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
 
-            estimator = HistGradientBoostingClassifier(random_state=0)
+            estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
         else:
             estimator = clone(self.estimator)
         self.estimator_ = estimator.fit(np.vstack(rows), np.concatenate(labels))
