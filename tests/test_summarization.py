@@ -185,3 +185,16 @@ def test_supervised_summarizer_rejects_unrelated_references():
     X, _ = make_summarization(6)
     with pytest.raises(ValueError, match="oracle"):
         SupervisedExtractiveSummarizer().fit(X, ["zzz qqq"] * 6)
+
+
+def test_failed_supervised_fit_leaves_no_fitted_state():
+    from sklearn.exceptions import NotFittedError
+
+    from nlpipe import SupervisedExtractiveSummarizer
+
+    X, _ = make_summarization(6)
+    summ = SupervisedExtractiveSummarizer()
+    with pytest.raises(ValueError):
+        summ.fit(X, ["zzz"] * 6)
+    with pytest.raises(NotFittedError):
+        summ.predict(X)

@@ -228,9 +228,14 @@ class ExtractiveSummarizer(BaseTextEstimator):
         k = self._k(len(sentences))
         if k == len(sentences):
             return self.separator.join(s for s, _ in sentences)
-        S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
-        chosen = self._select(S, self._scores(S), k)
+        S, salience = self._rank(sentences)
+        chosen = self._select(S, salience, k)
         return self.separator.join(sentences[i][0] for i in chosen)
+
+    def _rank(self, sentences):
+        """The sentences' TF-IDF rows and their salience scores."""
+        S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
+        return S, self._scores(S)
 
     def predict(self, X):
         """Summarize each document.
@@ -477,6 +482,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             rows.append(self._features(doc)[0])
             labels.append(oracle_labels([tok for _, tok in doc], _TOKEN.findall(ref.lower()), self.oracle_sentences))
         if not rows or len(np.unique(np.concatenate(labels))) < 2:
+            del self.vectorizer_  # no half-fitted model left behind
             raise ValueError(
                 "The ROUGE oracle found no sentence that overlaps the references (or every sentence does): "
                 "check that y holds the reference summaries of X."
@@ -499,31 +505,9 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             return self.estimator_.predict_proba(features)[:, 1]
         return np.asarray(self.estimator_.decision_function(features), dtype=np.float64)
 
-    def _summarize(self, sentences):
-        if not sentences:
-            return ""
-        k = self._k(len(sentences))
-        if k == len(sentences):
-            return self.separator.join(s for s, _ in sentences)
+    def _rank(self, sentences):
         features, S = self._features(sentences)
-        chosen = self._select(S, self._salience(features), k)
-        return self.separator.join(sentences[i][0] for i in chosen)
-
-    def predict(self, X):
-        """Summarize each document with the trained sentence classifier.
-
-        Parameters
-        ----------
-        X : list of str
-            Documents.
-
-        Returns
-        -------
-        summaries : list of str
-            One summary per document, sentences in document order.
-        """
-        check_is_fitted(self, "estimator_")
-        return super().predict(X)
+        return S, self._salience(features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
