@@ -150,9 +150,8 @@ def main(argv=None):
         "",
         "References (official EmoInt test set, so only indicative here): official baseline 0.648, best system "
         "0.747; TF-IDF 1-2-grams + Ridge measured on this dev set 0.576. Targets: tfidf backend >= 0.68, "
-        "transformer backend >= 0.72. The transformer backend runs TransformerRegressor's defaults for this "
-        "backbone: the head on mean-pooled tokens, started from a ridge probe (docs/transformers.md). "
-        "`lexicon='nrc'` uses the NRC Emotion Lexicon (free for research; docs/sentiment.md).",
+        "transformer backend >= 0.72. The transformer backend runs TransformerRegressor's default head "
+        "(pooling='cls'). `lexicon='nrc'` uses the NRC Emotion Lexicon (free for research; docs/sentiment.md).",
         "",
         "## SST-2 dev accuracy (872)",
         "",
