@@ -349,8 +349,9 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         Sentences per summary.
     ratio : float in (0, 1] or None, default=None
         When set, ``ceil(ratio * n)`` of a document's ``n`` sentences instead.
-    diversity : float in [0, 1], default=0.0
-        MMR redundancy penalty when picking.
+    diversity : float in [0, 1], default=0.3
+        MMR redundancy penalty when picking (the classifier scores each sentence
+        alone, so without it near-duplicate sentences are picked together).
     oracle_sentences : int, default=3
         At most this many sentences labelled positive per document.
     threshold : float in [0, 1), default=0.1
@@ -404,7 +405,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         estimator=None,
         n_sentences=3,
         ratio=None,
-        diversity=0.0,
+        diversity=0.3,
         oracle_sentences=3,
         threshold=0.1,
         damping=0.85,
