@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseTextEstimator, HasMethods, Interval, Options, check_texts
@@ -17,21 +18,21 @@ def _identity(tokens):
 
 
 def check_references(y, n, name="y"):
-    """Validate reference summaries: one str per document."""
+    """Validate reference summaries: one str per document (items checked by :func:`check_texts`)."""
     if y is None:
         raise ValueError(f"{name} is None: this needs one reference summary (str) per document.")
     if isinstance(y, str):
         raise TypeError(f"{name} is a single string; pass one reference summary per document.")
-    refs = list(y.iloc[:, 0] if hasattr(y, "iloc") and getattr(y, "ndim", 1) == 2 else y)
+    refs = check_texts(y, name=name)
     if len(refs) != n:
         raise ValueError(f"X and {name} have different lengths: {n} documents, {len(refs)} references.")
-    for i, ref in enumerate(refs):
-        if not isinstance(ref, str):
-            raise TypeError(f"{name}[{i}] is {type(ref).__name__}, not a reference summary (str).")
     return refs
 
 
-def _power_iteration(M, damping, max_iter, tol):
+_MAX_ITER, _TOL = 100, 1e-6
+
+
+def _power_iteration(M, damping, max_iter=_MAX_ITER, tol=_TOL):
     """Stationary scores of the row-stochastic matrix ``M`` with teleportation (PageRank)."""
     n = M.shape[0]
     scores = np.full(n, 1.0 / n)
@@ -55,6 +56,30 @@ def _row_normalize(W):
         n = W.shape[0]
         M = M + sparse.csr_matrix(np.outer(dangling, np.full(n, 1.0 / n)))
     return M.tocsr()
+
+
+def _similarity(S):
+    """Sparse cosine similarities between sentences (rows of the L2-normalized ``S``), zero diagonal."""
+    W = (S @ S.T).tocsr()
+    W.setdiag(0.0)
+    W.eliminate_zeros()
+    return W
+
+
+def _centroid_scores(S):
+    """Cosine of each sentence to the document's TF-IDF centroid (Radev et al., 2004)."""
+    centroid = np.asarray(S.mean(axis=0)).ravel()
+    norm = np.linalg.norm(centroid)
+    return S @ centroid / norm if norm > 0 else np.zeros(S.shape[0])
+
+
+def _graph_scores(W, damping, threshold=None):
+    """PageRank on the similarity graph ``W``: weighted (TextRank), or edges above ``threshold`` (LexRank)."""
+    if threshold is not None:
+        W = W.copy()
+        W.data = (W.data > threshold).astype(np.float64)
+        W.eliminate_zeros()
+    return _power_iteration(_row_normalize(W), damping)
 
 
 class ExtractiveSummarizer(BaseTextEstimator):
@@ -125,8 +150,6 @@ class ExtractiveSummarizer(BaseTextEstimator):
         "separator": [str],
     }
     _nlpipe_task = "summarization"
-    _max_iter = 100
-    _tol = 1e-6
 
     def __init__(
         self,
@@ -159,8 +182,6 @@ class ExtractiveSummarizer(BaseTextEstimator):
     def _tokens(self, tokens):
         if self.stop_words is None:
             return tokens
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
         kept = [t for t in tokens if t not in ENGLISH_STOP_WORDS]
         return kept or tokens
 
@@ -190,29 +211,13 @@ class ExtractiveSummarizer(BaseTextEstimator):
         k = math.ceil(self.ratio * n) if self.ratio is not None else self.n_sentences
         return max(1, min(k, n))
 
-    def _scores(self, S):
-        """Salience of each sentence (rows of the L2-normalized TF-IDF matrix ``S``)."""
-        n = S.shape[0]
-        if self.method == "lead":
-            return np.linspace(1.0, 0.5, n)
-        if self.method == "centroid":
-            centroid = np.asarray(S.mean(axis=0)).ravel()
-            norm = np.linalg.norm(centroid)
-            return S @ centroid / norm if norm > 0 else np.zeros(n)
-        W = (S @ S.T).tocsr()
-        W.setdiag(0.0)
-        W.eliminate_zeros()
-        if self.method == "lexrank":
-            W.data = (W.data > self.threshold).astype(np.float64)
-            W.eliminate_zeros()
-        return _power_iteration(_row_normalize(W), self.damping, self._max_iter, self._tol)
-
-    def _select(self, S, scores, k):
+    def _select(self, S, W, scores, k):
+        """Greedy MMR over the salience ``scores``; ``W`` is the similarity matrix or None (computed if needed)."""
         if getattr(self, "method", None) == "lead" or self.diversity == 0:
             return np.sort(np.argsort(-scores, kind="stable")[:k])
         span = scores.max() - scores.min()
         relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
-        sim = (S @ S.T).toarray()
+        sim = (W if W is not None else _similarity(S)).toarray()
         chosen, best_sim = [], np.zeros(len(scores))
         for _ in range(k):
             gain = (1 - self.diversity) * relevance - self.diversity * best_sim
@@ -228,14 +233,19 @@ class ExtractiveSummarizer(BaseTextEstimator):
         k = self._k(len(sentences))
         if k == len(sentences):
             return self.separator.join(s for s, _ in sentences)
-        S, salience = self._rank(sentences)
-        chosen = self._select(S, salience, k)
+        S, W, salience = self._rank(sentences)
+        chosen = self._select(S, W, salience, k)
         return self.separator.join(sentences[i][0] for i in chosen)
 
     def _rank(self, sentences):
-        """The sentences' TF-IDF rows and their salience scores."""
+        """TF-IDF rows, the similarity matrix when it was needed (else None), and salience scores."""
         S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
-        return S, self._scores(S)
+        if self.method == "lead":
+            return S, None, np.linspace(1.0, 0.5, S.shape[0])
+        if self.method == "centroid":
+            return S, None, _centroid_scores(S)
+        W = _similarity(S)
+        return S, W, _graph_scores(W, self.damping, self.threshold if self.method == "lexrank" else None)
 
     def predict(self, X):
         """Summarize each document.
@@ -396,8 +406,9 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         "estimator": [None, HasMethods(["fit"])],
         "oracle_sentences": [Interval(numbers.Integral, 1, None)],
     }
-    feature_names = ["relative_position", "position", "is_first", "is_second", "is_third", "is_fourth", "log_length", "log_n_sentences", "centroid",
-                     "textrank", "lexrank", "first_similarity", "mean_similarity", "max_similarity"]
+    feature_names = ["relative_position", "position", "is_first", "is_second", "is_third", "is_fourth",
+                     "log_length", "log_n_sentences", "centroid", "textrank", "lexrank", "first_similarity",
+                     "mean_similarity", "max_similarity"]
 
     def __init__(
         self,
@@ -428,14 +439,10 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         """One row of ``feature_names`` per sentence."""
         n = len(sentences)
         S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
-        sim = (S @ S.T).toarray()
-        np.fill_diagonal(sim, 0.0)
-        centroid = np.asarray(S.mean(axis=0)).ravel()
-        norm = np.linalg.norm(centroid)
-        W = sparse.csr_matrix(sim)
-        binary = sparse.csr_matrix((sim > self.threshold).astype(np.float64))
+        W = _similarity(S)
+        sim = W.toarray()
         pos = np.arange(n)
-        return np.column_stack([
+        features = np.column_stack([
             pos / max(n - 1, 1),
             np.minimum(pos, 10) / 10.0,
             (pos == 0).astype(float),
@@ -444,13 +451,14 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             (pos == 3).astype(float),
             np.log1p([len(tok) for _, tok in sentences]),
             np.full(n, np.log(n)),
-            S @ centroid / norm if norm > 0 else np.zeros(n),
-            _power_iteration(_row_normalize(W), self.damping, self._max_iter, self._tol) * n,
-            _power_iteration(_row_normalize(binary), self.damping, self._max_iter, self._tol) * n,
+            _centroid_scores(S),
+            _graph_scores(W, self.damping) * n,
+            _graph_scores(W, self.damping, self.threshold) * n,
             sim[:, 0] if n > 1 else np.zeros(n),
             sim.sum(axis=1) / max(n - 1, 1),
             sim.max(axis=1) if n > 1 else np.zeros(n),
-        ]), S
+        ])
+        return features, S, W
 
     def fit(self, X, y):
         """Label sentences with the ROUGE oracle and train the sentence classifier.
@@ -507,8 +515,8 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         return np.asarray(self.estimator_.decision_function(features), dtype=np.float64)
 
     def _rank(self, sentences):
-        features, S = self._features(sentences)
-        return S, self._salience(features)
+        features, S, W = self._features(sentences)
+        return S, W, self._salience(features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
