@@ -1,6 +1,7 @@
 """Backbone resolution and loading, devices, seeding, transformers' chatter."""
 
 import contextlib
+import json
 import logging
 import os
 
@@ -170,8 +171,6 @@ def resolve_pooling(pooling, model_name, model):
     pooling in ``1_Pooling/config.json``, and their [CLS] pooler was never trained, so a head on
     it starts from noise. ``"mean"`` needs a head that is one linear layer on the hidden size.
     """
-    import json
-
     if pooling == "auto":
         path = _pooling_config(model_name)
         pooling = "cls"

@@ -1,6 +1,8 @@
 """VADER lexicon scores as estimators, and helpers shared by the sentiment estimators."""
 
 import functools
+import importlib.util
+import json
 import numbers
 import os
 import re
@@ -41,12 +43,15 @@ def _analyzer():
     return SentimentIntensityAnalyzer(), negations
 
 
+_EMOTIONS = ("anger", "anticipation", "disgust", "fear", "joy", "negative", "positive", "sadness", "surprise", "trust")
+
+
 @functools.lru_cache(maxsize=1)
 def _emotion_lexicon():
-    """Word -> indices into ``_EMOTIONS`` from the NRC Emotion Lexicon that the ``nrclex`` package ships."""
-    import importlib.util
-    import json
+    """Word -> indices into ``_EMOTIONS`` from the NRC Emotion Lexicon that the ``nrclex`` package ships.
 
+    The data file is read directly: importing ``nrclex`` itself is not needed.
+    """
     spec = importlib.util.find_spec("nrclex")
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtraError(
@@ -58,9 +63,6 @@ def _emotion_lexicon():
         table = json.load(fh)
     index = {e: i for i, e in enumerate(_EMOTIONS)}
     return {w: tuple(index[e] for e in emos if e in index) for w, emos in table.items()}
-
-
-_EMOTIONS = ("anger", "anticipation", "disgust", "fear", "joy", "negative", "positive", "sadness", "surprise", "trust")
 
 
 def _sentences(text):
