@@ -21,6 +21,7 @@ _LAZY = {
     "IntensityRegressor": "nlpipe.sentiment",
     "IntensityClassifier": "nlpipe.sentiment",
     "SentimentClassifier": "nlpipe.sentiment",
+    "AbstractiveSummarizer": "nlpipe.summarization",
     "ExtractiveSummarizer": "nlpipe.summarization",
     "SupervisedExtractiveSummarizer": "nlpipe.summarization",
 }

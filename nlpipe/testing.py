@@ -32,8 +32,10 @@ from sklearn.utils import estimator_checks as _sk_checks
 __all__ = [
     "TINY_CORPUS",
     "check_estimator_contract",
+    "make_summarization",
     "make_text_classification",
     "make_tiny_backbone",
+    "make_tiny_causal_lm",
     "yield_contract_checks",
 ]
 
@@ -199,6 +201,105 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = BertModel(config)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+# ChatML, the format of SmolLM2 and Qwen instruction models.
+_CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_causal_lm(hidden_size, num_hidden_layers, max_position_embeddings, chat_template, seed):
+    path = tempfile.mkdtemp(prefix="nlpipe-tiny-llama-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return make_tiny_causal_lm(
+        path, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+        max_position_embeddings=max_position_embeddings, chat_template=chat_template, seed=seed,
+    )
+
+
+def make_tiny_causal_lm(path=None, *, corpus=None, hidden_size=32, num_hidden_layers=2,
+                        max_position_embeddings=256, vocab_size=500, chat_template=True, seed=0):
+    """Build a tiny decoder-only language model (Llama architecture, random weights) and its tokenizer.
+
+    The byte-level BPE tokenizer is trained on ``corpus`` and, with
+    ``chat_template=True``, carries a ChatML chat template (as SmolLM2-Instruct):
+    offline tests of the decoder-only path of the text-to-text estimators.
+    Needs the ``neural`` extra.
+
+    Parameters
+    ----------
+    path : str or path-like, default=None
+        Where to save. None builds it once per process in a temporary folder
+        (removed at exit) and returns the cached path.
+    corpus : list of str, default=None
+        Texts to train the tokenizer on; the documents of :func:`make_summarization`
+        and :data:`TINY_CORPUS` when None.
+    hidden_size : int, default=32
+        Hidden size (2 attention heads, intermediate size ``2 * hidden_size``).
+    num_hidden_layers : int, default=2
+        Decoder layers.
+    max_position_embeddings : int, default=256
+        The model's length limit in tokens (prompt plus generated tokens).
+    vocab_size : int, default=500
+        Upper bound of the BPE vocabulary.
+    chat_template : bool, default=True
+        Give the tokenizer a ChatML chat template.
+    seed : int, default=0
+        Seed of the random weights.
+
+    Returns
+    -------
+    path : str
+        The folder, ready for ``model=path``.
+    """
+    if path is None and corpus is None and vocab_size == 500:
+        return _cached_causal_lm(hidden_size, num_hidden_layers, max_position_embeddings, chat_template, seed)
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    if path is None:
+        path = tempfile.mkdtemp(prefix="nlpipe-tiny-llama-")
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    if corpus is None:
+        corpus = make_summarization(3)[0] + [t for group in TINY_CORPUS.values() for t in group]
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    bpe.train_from_iterator(list(corpus), trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        model_max_length=max_position_embeddings,
+    )
+    if chat_template:
+        tokenizer.chat_template = _CHATML
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+        initializer_range=0.2,
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)

@@ -29,7 +29,15 @@ def _instance(cls, **params):
         params = {"model": make_tiny_backbone(), "verbose": 0, **params}
         if "epochs" in defaults:
             params = {"epochs": 2, "batch_size": 8, "learning_rate": 3e-3, "random_state": 0, **params}
+        if "max_new_tokens" in defaults:  # an untrained tiny model rambles until the limit
+            params = {"max_new_tokens": 12, **params}
     return cls(**params)
+
+
+def _tiny_causal_lm():
+    from nlpipe.testing import make_tiny_causal_lm
+
+    return make_tiny_causal_lm()
 
 
 PARAM_GRIDS = {
@@ -43,6 +51,7 @@ PARAM_GRIDS = {
     "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [False, True]},
     "ExtractiveSummarizer": {"n_sentences": [1, 2]},
     "SupervisedExtractiveSummarizer": {"n_sentences": [1, 2]},
+    "AbstractiveSummarizer": {"num_beams": [1, 2]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -58,6 +67,8 @@ EXTRA_CONFIGS = [
     _instance(nlpipe.IntensityRegressor, backend="transformer", epochs=2, batch_size=8, learning_rate=3e-3,
               random_state=0),
     *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],
+    _instance(nlpipe.AbstractiveSummarizer, model=_tiny_causal_lm(), long_input="chunk", max_length=64,
+              prompt="Summary of {text}"),
 ]
 
 

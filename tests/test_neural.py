@@ -244,7 +244,7 @@ def test_training_loop_restores_best_weights(backbone):
     loss_fn = torch.nn.CrossEntropyLoss()
     forward = lambda m, b: m(**b).logits  # noqa: E731
     history = neural.train(
-        model, ids[:12], targets[:12], forward=forward, loss_fn=loss_fn, epochs=12, batch_size=4,
+        model, ids[:12], targets[:12], loss=lambda m, b, t: loss_fn(forward(m, b), t), epochs=12, batch_size=4,
         learning_rate=1e-2, weight_decay=0.0, warmup_ratio=0.0, gradient_accumulation_steps=2,
         max_grad_norm=1.0, device=device, amp_dtype=None, pad_id=tok.pad_token_id, seed=0,
         validation=(ids[12:], targets[12:]),
@@ -346,7 +346,7 @@ def test_linear_probe_starts_the_head_from_a_fitted_linear_model(backbone, monke
 
     def spy(model, ids, targets, **kw):
         captured["weight"] = model.classifier.weight.detach().clone()
-        captured["logits"] = neural.run_inference(model, ids, forward=kw["forward"], batch_size=8,
+        captured["logits"] = neural.run_inference(model, ids, forward=neural.mean_pooled_logits, batch_size=8,
                                                   device=kw["device"], amp_dtype=None, pad_id=kw["pad_id"])
         return real_train(model, ids, targets, **kw)
 

@@ -124,10 +124,14 @@ class _TransformerBase(BaseTextEstimator):
         super().__setstate__(state)
         if packed is not None:
             neural = _neural()
-            model, tokenizer = neural.unpack(packed, self._task)
+            model, tokenizer = neural.unpack(packed, self._packed_task())
             self.device_ = neural.device_after_load(self.device_)
             self.model_ = model.to(self.device_)
             self.tokenizer_ = tokenizer
+
+    def _packed_task(self):
+        """The model class a pickle is rebuilt with (see ``neural.unpack``)."""
+        return self._task
 
     def _fitted_meta(self):
         return {"max_length_": self.max_length_}
@@ -210,19 +214,64 @@ class _TransformerBase(BaseTextEstimator):
             est.set_params(device=device)
         neural = _neural()
         est.device_ = neural.resolve_device(est.device)
-        with neural.quiet_transformers(est.verbose):
-            est.tokenizer_ = neural.load_tokenizer(os.fspath(path))
-            est.model_ = neural.load_backbone(os.fspath(path), cls._task, **est._head_from_config(path)).to(est.device_)
-        est.model_.eval()
         est._set_fitted_meta(meta["fitted"])
+        with neural.quiet_transformers(est.verbose):
+            model, est.tokenizer_ = est._load_saved(neural, os.fspath(path))
+        est.model_ = model.to(est.device_)
+        est.model_.eval()
         return est
 
-    @staticmethod
-    def _head_from_config(path):
+    def _load_saved(self, neural, path):
+        """``(model, tokenizer)`` from a ``save_pretrained`` folder (fitted metadata already set)."""
         from transformers import AutoConfig
 
         config = AutoConfig.from_pretrained(path)
-        return {"num_labels": config.num_labels, "problem_type": config.problem_type, "id2label": config.id2label}
+        head = {"num_labels": config.num_labels, "problem_type": config.problem_type, "id2label": config.id2label}
+        return neural.load_backbone(path, self._task, **head), neural.load_tokenizer(path)
+
+
+# The shared loop's settings: every fine-tuned estimator takes these parameters.
+TRAINING_CONSTRAINTS = {
+    "epochs": [Interval(numbers.Integral, 1, None)],
+    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(numbers.Real, 0, None)],
+    "warmup_ratio": [Interval(numbers.Real, 0, 1)],
+    "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None)],
+    "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
+    "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
+    "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
+    "random_state": ["random_state"],
+}
+
+
+def split_validation(n, validation_fraction, seed, stratify=None):
+    """Train and validation row indices (validation None when ``validation_fraction`` is None)."""
+    train_idx = np.arange(n)
+    if validation_fraction is None:
+        return train_idx, None
+    try:
+        return train_test_split(train_idx, test_size=validation_fraction, random_state=seed, stratify=stratify)
+    except ValueError:  # a class too small to stratify
+        return train_test_split(train_idx, test_size=validation_fraction, random_state=seed)
+
+
+def training_kwargs(est, neural, device, pad_id, seed):
+    """The keyword arguments of ``neural.train`` that come from ``est``'s parameters."""
+    return {
+        "epochs": est.epochs,
+        "batch_size": est.batch_size,
+        "learning_rate": est.learning_rate,
+        "weight_decay": est.weight_decay,
+        "warmup_ratio": est.warmup_ratio,
+        "gradient_accumulation_steps": est.gradient_accumulation_steps,
+        "max_grad_norm": est.max_grad_norm,
+        "device": device,
+        "amp_dtype": neural.autocast_dtype(device, est.mixed_precision),
+        "pad_id": pad_id,
+        "seed": seed,
+        "early_stopping_patience": est.early_stopping_patience,
+        "verbose": est.verbose,
+    }
 
 
 class _FineTunedBase(_TransformerBase):
@@ -230,17 +279,9 @@ class _FineTunedBase(_TransformerBase):
 
     _parameter_constraints = {
         **_TransformerBase._parameter_constraints,
-        "epochs": [Interval(numbers.Integral, 1, None)],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None)],
-        "warmup_ratio": [Interval(numbers.Real, 0, 1)],
-        "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None)],
-        "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
-        "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
-        "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
+        **TRAINING_CONSTRAINTS,
         "pooling": [Options(["cls", "mean", "auto"])],
         "head_init": [Options(["auto", "random", "probe"])],
-        "random_state": ["random_state"],
     }
 
     def _fitted_meta(self):
@@ -277,16 +318,9 @@ class _FineTunedBase(_TransformerBase):
             self.pooling_ = neural.resolve_pooling(self.pooling, os.fspath(self.model), model)
             ids = neural.encode(tokenizer, texts, self.max_length_)
             targets = torch.as_tensor(targets)
-            train_idx, validation = np.arange(len(ids)), None
-            if self.validation_fraction is not None:
-                try:
-                    train_idx, val_idx = train_test_split(
-                        train_idx, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-                    )
-                except ValueError:  # a class too small to stratify
-                    train_idx, val_idx = train_test_split(
-                        train_idx, test_size=self.validation_fraction, random_state=seed
-                    )
+            train_idx, val_idx = split_validation(len(ids), self.validation_fraction, seed, stratify)
+            validation = None
+            if val_idx is not None:
                 validation = ([ids[i] for i in val_idx], targets[torch.as_tensor(val_idx)])
             train_ids, train_targets = [ids[i] for i in train_idx], targets[torch.as_tensor(train_idx)]
             if self._head_init() == "probe":
@@ -304,22 +338,9 @@ class _FineTunedBase(_TransformerBase):
                 model,
                 train_ids,
                 train_targets,
-                forward=self._forward,
-                loss_fn=loss_fn,
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio,
-                gradient_accumulation_steps=self.gradient_accumulation_steps,
-                max_grad_norm=self.max_grad_norm,
-                device=device,
-                amp_dtype=neural.autocast_dtype(device, self.mixed_precision),
-                pad_id=tokenizer.pad_token_id,
-                seed=seed,
+                loss=lambda m, batch, target: loss_fn(self._forward(m, batch).float(), target),
                 validation=validation,
-                early_stopping_patience=self.early_stopping_patience,
-                verbose=self.verbose,
+                **training_kwargs(self, neural, device, tokenizer.pad_token_id, seed),
             )
         self.model_, self.tokenizer_, self.device_ = model, tokenizer, device
         return self

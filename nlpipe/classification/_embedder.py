@@ -162,9 +162,8 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
         super()._set_fitted_meta(meta)
         self.n_features_out_ = meta["n_features_out_"]
 
-    @staticmethod
-    def _head_from_config(path):
-        return {}
+    def _load_saved(self, neural, path):
+        return neural.load_backbone(path, self._task), neural.load_tokenizer(path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

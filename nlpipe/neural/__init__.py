@@ -19,27 +19,47 @@ from ._backbone import (
     seeded,
     set_linear_head,
 )
-from ._loop import collate, encode, run_inference, train
+from ._generation import (
+    causal_training_ids,
+    eos_ids,
+    generate_texts,
+    lm_loss,
+    load_generator,
+    prepare_generation,
+    resolve_architecture,
+    target_ids,
+)
+from ._loop import IGNORE_INDEX, collate, collate_labels, encode, run_inference, train
 from ._state import device_after_load, pack, unpack, weights_to_bytes
 
 __all__ = [
+    "IGNORE_INDEX",
     "autocast_dtype",
+    "causal_training_ids",
     "collate",
+    "collate_labels",
     "device_after_load",
     "encode",
+    "eos_ids",
+    "generate_texts",
+    "lm_loss",
+    "load_generator",
     "load_backbone",
     "load_tokenizer",
     "mean_pool",
     "mean_pooled_features",
     "mean_pooled_logits",
     "pack",
+    "prepare_generation",
     "quiet_transformers",
+    "resolve_architecture",
     "resolve_device",
     "resolve_max_length",
     "resolve_pooling",
     "run_inference",
     "seeded",
     "set_linear_head",
+    "target_ids",
     "train",
     "unpack",
     "weights_to_bytes",

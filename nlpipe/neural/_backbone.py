@@ -138,8 +138,10 @@ def load_backbone(model, task, *, num_labels=None, problem_type=None, id2label=N
 
 def resolve_max_length(max_length, tokenizer, model):
     """``max_length`` clipped to what the backbone can take; the backbone's limit when None."""
+    # A warm-started EncoderDecoderModel keeps the encoder's limit in its sub-config.
+    config = getattr(model.config, "encoder", None) or model.config
     limits = [
-        getattr(model.config, "max_position_embeddings", None),
+        getattr(config, "max_position_embeddings", None),
         getattr(tokenizer, "model_max_length", None),
     ]
     limits = [int(v) for v in limits if isinstance(v, int) and 0 < v < 1_000_000]

@@ -16,18 +16,42 @@ def encode(tokenizer, texts, max_length):
     return enc["input_ids"]
 
 
-def collate(ids, pad_id, device):
-    """Pad a list of id lists to the longest one; returns ``input_ids`` and ``attention_mask``."""
+def collate(ids, pad_id, device, *, side="right"):
+    """Pad a list of id lists to the longest one; returns ``input_ids`` and ``attention_mask``.
+
+    ``side="left"`` puts the padding first, as decoder-only models need for batched generation.
+    """
     width = max(len(x) for x in ids)
     input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(ids), width), dtype=np.int64)
     for i, row in enumerate(ids):
-        input_ids[i, : len(row)] = row
-        mask[i, : len(row)] = 1
+        span = slice(width - len(row), width) if side == "left" else slice(0, len(row))
+        input_ids[i, span] = row
+        mask[i, span] = 1
     return {
         "input_ids": torch.from_numpy(input_ids).to(device, non_blocking=True),
         "attention_mask": torch.from_numpy(mask).to(device, non_blocking=True),
     }
+
+
+# Label value that Hugging Face models and torch's cross-entropy leave out of the loss.
+IGNORE_INDEX = -100
+
+
+def collate_labels(labels, device):
+    """Pad token-label sequences with :data:`IGNORE_INDEX` to the longest one."""
+    width = max(len(x) for x in labels)
+    out = np.full((len(labels), width), IGNORE_INDEX, dtype=np.int64)
+    for i, row in enumerate(labels):
+        out[i, : len(row)] = row
+    return torch.from_numpy(out).to(device, non_blocking=True)
+
+
+def _take(targets, idx, device):
+    """The targets of the rows ``idx``: a tensor's rows, or padded label sequences."""
+    if isinstance(targets, torch.Tensor):
+        return targets[torch.as_tensor(idx)].to(device)
+    return collate_labels([targets[i] for i in idx], device)
 
 
 def _autocast(device, dtype):
@@ -83,13 +107,27 @@ def _decay_groups(model, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+@torch.inference_mode()
+def _mean_loss(model, ids, targets, *, loss, batch_size, device, amp_dtype, pad_id):
+    """``loss`` over all rows, in length-sorted batches, weighted by batch size."""
+    model.eval()
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(-lengths, kind="stable")
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = collate([ids[i] for i in idx], pad_id, device)
+        with _autocast(device, amp_dtype):
+            total += float(loss(model, batch, _take(targets, idx, device))) * len(idx)
+    return total / max(len(ids), 1)
+
+
 def train(
     model,
     ids,
     targets,
     *,
-    forward,
-    loss_fn,
+    loss,
     epochs,
     batch_size,
     learning_rate,
@@ -107,11 +145,15 @@ def train(
 ):
     """Fine-tune ``model`` in place; return the per-epoch history.
 
-    AdamW with linear warm-up and decay, gradient clipping and accumulation,
-    autocast (+ loss scaling for fp16) on CUDA, length-grouped shuffled batches.
-    With ``validation=(ids_val, targets_val)`` the validation loss is measured
-    after each epoch, the best weights are restored at the end, and training
-    stops after ``early_stopping_patience`` epochs without improvement.
+    ``loss(model, batch, target)`` returns the batch's scalar loss; ``batch`` holds
+    ``input_ids`` and ``attention_mask``. ``targets`` is a tensor (one row per text:
+    class ids, label indicators, values) or a list of token-label sequences, padded
+    per batch with :data:`IGNORE_INDEX` (sequence-to-sequence and language-model
+    training). AdamW with linear warm-up and decay, gradient clipping and
+    accumulation, autocast (+ loss scaling for fp16) on CUDA, length-grouped
+    shuffled batches. With ``validation=(ids_val, targets_val)`` the validation
+    loss is measured after each epoch, the best weights are restored at the end,
+    and training stops after ``early_stopping_patience`` epochs without improvement.
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -135,14 +177,12 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             for b, idx in enumerate(batches):
                 batch = collate([ids[i] for i in idx], pad_id, device)
-                target = targets[torch.as_tensor(idx)].to(device)
                 with _autocast(device, amp_dtype):
-                    logits = forward(model, batch)
-                loss = loss_fn(logits.float(), target)
-                running += loss.item() * len(idx)
+                    value = loss(model, batch, _take(targets, idx, device))
+                running += value.item() * len(idx)
                 seen += len(idx)
-                loss = loss / gradient_accumulation_steps
-                (scaler.scale(loss) if scaler else loss).backward()
+                value = value / gradient_accumulation_steps
+                (scaler.scale(value) if scaler else value).backward()
                 if (b + 1) % gradient_accumulation_steps == 0 or b + 1 == len(batches):
                     if scaler:
                         scaler.unscale_(optimizer)
@@ -159,12 +199,10 @@ def train(
                     bar.set_postfix(epoch=epoch + 1, loss=f"{running / seen:.4f}")
             record = {"epoch": epoch + 1, "train_loss": running / max(seen, 1)}
             if validation is not None:
-                val_ids, val_targets = validation
-                logits = run_inference(
-                    model, val_ids, forward=forward, batch_size=batch_size, device=device,
+                val_loss = _mean_loss(
+                    model, *validation, loss=loss, batch_size=batch_size, device=device,
                     amp_dtype=amp_dtype, pad_id=pad_id,
                 )
-                val_loss = float(loss_fn(torch.from_numpy(logits), val_targets.cpu()))
                 record["val_loss"] = val_loss
                 if val_loss < best_loss:
                     best_loss, bad_epochs = val_loss, 0

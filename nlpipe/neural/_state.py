@@ -22,7 +22,7 @@ def weights_to_bytes(model):
 
     seen, tensors = set(), {}
     for name, tensor in model.state_dict().items():
-        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        key = _storage_key(tensor)
         if tensor.device.type != "meta" and key in seen:
             continue
         seen.add(key)
@@ -30,18 +30,27 @@ def weights_to_bytes(model):
     return save(tensors)
 
 
+def _storage_key(tensor):
+    return tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape)
+
+
 def load_weights(model, blob):
-    """Load safetensors bytes into ``model`` (always read on CPU; no code runs on load)."""
+    """Load safetensors bytes into ``model`` (always read on CPU; no code runs on load).
+
+    A name missing from the bytes is fine when the model ties it to a loaded tensor
+    (same storage), as :func:`weights_to_bytes` stores tied tensors once.
+    """
     from safetensors.torch import load
 
     state = load(blob)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    tied = set(getattr(model, "_tied_weights_keys", None) or [])
-    really_missing = [k for k in missing if k not in tied and not any(k.endswith(t) for t in tied)]
-    if unexpected or really_missing:
-        raise ValueError(f"Stored weights do not fit the model: missing {really_missing[:5]}, unexpected {unexpected[:5]}")
     if hasattr(model, "tie_weights"):
         model.tie_weights()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    current = model.state_dict()
+    loaded = {_storage_key(current[k]) for k in state if k in current}
+    really_missing = [k for k in missing if _storage_key(current[k]) not in loaded]
+    if unexpected or really_missing:
+        raise ValueError(f"Stored weights do not fit the model: missing {really_missing[:5]}, unexpected {unexpected[:5]}")
     return model
 
 
@@ -60,17 +69,35 @@ def files_to_folder(files, tmp):
 
 
 def pack(model, tokenizer):
-    """``{"config": {...files}, "tokenizer": {...files}, "weights": bytes}`` for pickling."""
-    return {
+    """``{"config", "generation_config", "tokenizer": {...files}, "weights": bytes}`` for pickling."""
+    packed = {
         "config": folder_to_files(model.config.save_pretrained),
         "tokenizer": folder_to_files(tokenizer.save_pretrained),
         "weights": weights_to_bytes(model),
     }
+    if getattr(model, "generation_config", None) is not None and model.can_generate():
+        # Decoding settings (start/EOS/pad ids) live here in transformers 5, not in the config.
+        packed["generation_config"] = folder_to_files(model.generation_config.save_pretrained)
+    return packed
+
+
+_TASK_CLASSES = {
+    "embedding": "AutoModel",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "seq2seq": "AutoModelForSeq2SeqLM",
+    "encoder-decoder": "AutoModelForSeq2SeqLM",
+    "causal": "AutoModelForCausalLM",
+}
 
 
 def unpack(packed, task):
-    """Rebuild ``(model, tokenizer)`` from :func:`pack`'s output, on CPU."""
-    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+    """Rebuild ``(model, tokenizer)`` from :func:`pack`'s output, on CPU.
+
+    ``task`` is one of ``"embedding"``, ``"sequence-classification"``, ``"seq2seq"``,
+    ``"encoder-decoder"`` or ``"causal"``.
+    """
+    import transformers
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         files_to_folder(packed["config"], tmp)
@@ -78,11 +105,17 @@ def unpack(packed, task):
     with tempfile.TemporaryDirectory() as tmp:
         files_to_folder(packed["tokenizer"], tmp)
         tokenizer = AutoTokenizer.from_pretrained(tmp)
-    cls = AutoModel if task == "embedding" else AutoModelForSequenceClassification
+    cls = getattr(transformers, _TASK_CLASSES[task])
     # Built for real on CPU (not on the meta device): non-persistent buffers such as
     # BERT's position_ids are not in the state dict and must be initialised by the module.
     model = cls.from_config(config)
     load_weights(model, packed["weights"])
+    if "generation_config" in packed:
+        with tempfile.TemporaryDirectory() as tmp:
+            files_to_folder(packed["generation_config"], tmp)
+            model.generation_config = GenerationConfig.from_pretrained(tmp)
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token  # as when it was loaded for fitting
     model.eval()
     return model, tokenizer
 

@@ -9,24 +9,13 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseTextEstimator, HasMethods, Interval, Options, check_texts
+from ._common import SummarizerMixin, check_references
 from ._sentences import iter_sentences
 
 
 def _identity(tokens):
     """Analyzer for pre-tokenized sentences (module level so vectorizers pickle)."""
     return tokens
-
-
-def check_references(y, n, name="y"):
-    """Validate reference summaries: one str per document (items checked by :func:`check_texts`)."""
-    if y is None:
-        raise ValueError(f"{name} is None: this needs one reference summary (str) per document.")
-    if isinstance(y, str):
-        raise TypeError(f"{name} is a single string; pass one reference summary per document.")
-    refs = check_texts(y, name=name)
-    if len(refs) != n:
-        raise ValueError(f"X and {name} have different lengths: {n} documents, {len(refs)} references.")
-    return refs
 
 
 _MAX_ITER, _TOL = 100, 1e-6
@@ -82,7 +71,7 @@ def _graph_scores(W, damping, threshold=None):
     return _power_iteration(_row_normalize(W), damping)
 
 
-class ExtractiveSummarizer(BaseTextEstimator):
+class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
     """Unsupervised extractive summaries: lead, centroid, TextRank or LexRank, with MMR redundancy control.
 
     ``fit`` learns IDF statistics over the sentences of a corpus (no labels);
@@ -149,8 +138,6 @@ class ExtractiveSummarizer(BaseTextEstimator):
         "stop_words": [None, Options(["english"])],
         "separator": [str],
     }
-    _nlpipe_task = "summarization"
-
     def __init__(
         self,
         *,
@@ -263,36 +250,6 @@ class ExtractiveSummarizer(BaseTextEstimator):
         check_is_fitted(self, "vectorizer_")
         texts = check_texts(X)
         return [self._summarize(doc) for doc in iter_sentences(texts, self.spacy_model)]
-
-    def score(self, X, y, sample_weight=None):
-        """Mean ROUGE-2 F1 of the summaries of ``X`` against the references ``y``.
-
-        Parameters
-        ----------
-        X : list of str
-            Documents.
-        y : list of str
-            One reference summary per document.
-        sample_weight : None
-            Not supported; must be None.
-
-        Returns
-        -------
-        score : float
-            In [0, 1]; other variants via ``nlpipe.metrics.get_scorer("rouge1")`` etc.
-        """
-        from ..metrics import rouge
-
-        if sample_weight is not None:
-            raise ValueError(f"{type(self).__name__}.score does not support sample_weight.")
-        texts = check_texts(X)
-        refs = check_references(y, len(texts))
-        return rouge(refs, self.predict(texts), rouge_types=["rouge2"])["rouge2"]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        return tags
 
 
 def _ngrams(tokens, n):

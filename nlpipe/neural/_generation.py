@@ -1,0 +1,186 @@
+"""The text-to-text core: encoder-decoder and decoder-only models, their training labels and batched ``generate``.
+
+Summarization (and generation, question answering, translation) estimators build
+on these functions; they differ only in how a document becomes a prompt.
+"""
+
+import logging
+import warnings
+
+import numpy as np
+import torch
+
+from ._backbone import _load_error
+from ._loop import IGNORE_INDEX, _autocast, collate
+
+logger = logging.getLogger(__name__)
+
+ARCHITECTURES = ("seq2seq", "causal", "encoder-decoder")
+
+
+def resolve_architecture(architecture, config):
+    """``"seq2seq"`` (an encoder-decoder checkpoint), ``"causal"`` (decoder-only) or ``"encoder-decoder"``.
+
+    ``"encoder-decoder"`` warm-starts an :class:`~transformers.EncoderDecoderModel`
+    from an encoder-only checkpoint (BERT-style): the same weights as encoder and
+    decoder, randomly initialised cross-attention (Rothe et al., 2020). ``"auto"``
+    picks from the checkpoint's config.
+    """
+    if architecture != "auto":
+        return architecture
+    if getattr(config, "is_encoder_decoder", False):
+        return "seq2seq"
+    names = getattr(config, "architectures", None) or []
+    if getattr(config, "is_decoder", False) or any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+        return "causal"
+    return "encoder-decoder"
+
+
+def load_generator(model, architecture, model_kwargs=None):
+    """Load ``(model, tokenizer, architecture)`` for text-to-text generation.
+
+    Parameters
+    ----------
+    model : str
+        Hub id or local directory.
+    architecture : {"auto", "seq2seq", "causal", "encoder-decoder"}
+        See :func:`resolve_architecture`.
+    model_kwargs : dict, optional
+        Passed to ``from_pretrained`` of the config, the tokenizer and the model
+        (e.g. ``{"gguf_file": "model.Q4_1.gguf"}``).
+    """
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+        EncoderDecoderModel,
+    )
+
+    kwargs = dict(model_kwargs or {})
+    try:
+        config = AutoConfig.from_pretrained(model, **kwargs)
+        architecture = resolve_architecture(architecture, config)
+        tokenizer = AutoTokenizer.from_pretrained(model, **kwargs)
+        if architecture == "encoder-decoder":
+            if getattr(config, "is_encoder_decoder", False):
+                net = AutoModelForSeq2SeqLM.from_pretrained(model, **kwargs)  # a saved warm-started model
+            else:
+                net = EncoderDecoderModel.from_encoder_decoder_pretrained(model, model, **kwargs)
+        elif architecture == "seq2seq":
+            net = AutoModelForSeq2SeqLM.from_pretrained(model, **kwargs)
+        else:
+            net = AutoModelForCausalLM.from_pretrained(model, **kwargs)
+    except (OSError, ValueError, TypeError) as exc:
+        raise _load_error(model, "text-to-text model", exc) from None
+    prepare_generation(net, tokenizer)
+    return net, tokenizer, architecture
+
+
+def prepare_generation(model, tokenizer):
+    """Fill the special token ids ``generate`` needs and the tokenizer lacks (pad, decoder start, EOS).
+
+    BERT-style tokenizers have no BOS/EOS: a warm-started encoder-decoder starts
+    decoding at [CLS] and stops at [SEP]; decoder-only tokenizers without a pad
+    token pad with EOS (masked out by the attention mask).
+    """
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError("The tokenizer has neither a pad nor an EOS token.")
+        tokenizer.pad_token = tokenizer.eos_token
+    gen = model.generation_config
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+    if gen.eos_token_id is None:
+        gen.eos_token_id = eos
+    if gen.pad_token_id is None:
+        gen.pad_token_id = tokenizer.pad_token_id
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    if model.config.is_encoder_decoder:
+        start = getattr(model.config, "decoder_start_token_id", None)
+        if start is None:
+            start = gen.decoder_start_token_id
+        if start is None:
+            start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
+        if start is None:
+            raise ValueError("Cannot tell the decoder start token: the tokenizer has no BOS or CLS token.")
+        gen.decoder_start_token_id = start
+        model.config.decoder_start_token_id = start  # the model shifts labels right with it in training
+        if getattr(model.config, "eos_token_id", None) is None:
+            model.config.eos_token_id = gen.eos_token_id
+    return model
+
+
+def eos_ids(model):
+    """The generation config's end-of-sequence id(s) as a list."""
+    eos = model.generation_config.eos_token_id
+    if eos is None:
+        return []
+    return list(eos) if isinstance(eos, (list, tuple)) else [eos]
+
+
+def target_ids(tokenizer, model, targets, max_length):
+    """Label sequences for an encoder-decoder: tokens of each target, no decoder start, ending in EOS."""
+    enc = tokenizer(text_target=list(targets), truncation=True, max_length=max_length + 1, padding=False)
+    start = model.generation_config.decoder_start_token_id
+    ends = eos_ids(model)
+    labels = []
+    for row in enc["input_ids"]:
+        row = list(row)
+        if row and row[0] == start:
+            row = row[1:]  # the model prepends the start token itself when shifting labels right
+        row = row[:max_length]
+        if ends and (not row or row[-1] not in ends):
+            row = row[: max_length - 1] + [ends[0]]
+        labels.append(row)
+    return labels
+
+
+def causal_training_ids(prompt_ids, answer_ids, eos, max_length):
+    """Input ids and labels for a decoder-only model: ``prompt + answer + EOS``, loss on the answer only."""
+    ids, labels = [], []
+    for p, a in zip(prompt_ids, answer_ids):
+        a = list(a) + ([eos] if eos is not None and (not a or a[-1] != eos) else [])
+        row = (list(p) + a)[:max_length]
+        ids.append(row)
+        labels.append(([IGNORE_INDEX] * len(p) + a)[:max_length])
+    return ids, labels
+
+
+def lm_loss(model, batch, labels):
+    """The model's own token cross-entropy over the labelled positions.
+
+    Encoder-decoders shift the labels right into decoder inputs; decoder-only
+    models shift them left against their inputs; both skip :data:`IGNORE_INDEX`.
+    """
+    with warnings.catch_warnings():
+        # EncoderDecoderModel warns on every call with labels about a change made in transformers 4.12.
+        warnings.filterwarnings("ignore", message="Version v4.12.0 introduces", category=FutureWarning)
+        return model(**batch, labels=labels).loss
+
+
+@torch.inference_mode()
+def generate_texts(model, tokenizer, ids, *, causal, batch_size, device, amp_dtype, generation, verbose=0,
+                   desc="generate"):
+    """``generate`` over all inputs in length-sorted batches; decoded texts come back in input order.
+
+    Decoder-only inputs are padded on the left so every row's continuation starts
+    at the same position; only the new tokens are decoded.
+    """
+    from tqdm.auto import tqdm
+
+    model.eval()
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(-lengths, kind="stable")
+    texts = [None] * len(ids)
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=desc, unit="batch", disable=not verbose, leave=False):
+        idx = order[start : start + batch_size]
+        batch = collate([ids[i] for i in idx], tokenizer.pad_token_id, device, side="left" if causal else "right")
+        with _autocast(device, amp_dtype):
+            out = model.generate(**batch, **generation)
+        if causal:
+            out = out[:, batch["input_ids"].shape[1] :]
+        for i, text in zip(idx, tokenizer.batch_decode(out, skip_special_tokens=True)):
+            texts[i] = text.strip()
+    return texts

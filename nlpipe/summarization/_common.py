@@ -1,0 +1,51 @@
+"""What every summarizer shares: reference validation and ROUGE ``score``."""
+
+from ..base import check_texts
+
+
+def check_references(y, n, name="y"):
+    """Validate reference summaries: one str per document (items checked by :func:`check_texts`)."""
+    if y is None:
+        raise ValueError(f"{name} is None: this needs one reference summary (str) per document.")
+    if isinstance(y, str):
+        raise TypeError(f"{name} is a single string; pass one reference summary per document.")
+    refs = check_texts(y, name=name)
+    if len(refs) != n:
+        raise ValueError(f"X and {name} have different lengths: {n} documents, {len(refs)} references.")
+    return refs
+
+
+class SummarizerMixin:
+    """Mixin for summarizers: ``predict`` returns one summary string per document, ``score`` is ROUGE-2 F1."""
+
+    _nlpipe_task = "summarization"
+
+    def score(self, X, y, sample_weight=None):
+        """Mean ROUGE-2 F1 of the summaries of ``X`` against the references ``y``.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+        y : list of str
+            One reference summary per document.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        score : float
+            In [0, 1]; other variants via ``nlpipe.metrics.get_scorer("rouge1")`` etc.
+        """
+        from ..metrics import rouge
+
+        if sample_weight is not None:
+            raise ValueError(f"{type(self).__name__}.score does not support sample_weight.")
+        texts = check_texts(X)
+        refs = check_references(y, len(texts))
+        return rouge(refs, self.predict(texts), rouge_types=["rouge2"])["rouge2"]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
