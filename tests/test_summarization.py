@@ -143,8 +143,11 @@ def test_scorers_in_cross_validation_and_grid_search():
     summ = ExtractiveSummarizer(method="centroid")
     r2 = cross_val_score(summ, X, y, cv=3, scoring=get_scorer("rouge2"))
     assert np.allclose(r2, cross_val_score(summ, X, y, cv=3))  # score is ROUGE-2 F1
-    search = GridSearchCV(summ, {"n_sentences": [1, 3]}, cv=3, scoring=get_scorer("rouge1")).fit(X, y)
+    first = [sentences_of(doc)[0] for doc in X]
+    search = GridSearchCV(ExtractiveSummarizer(method="lead"), {"n_sentences": [1, 3]}, cv=3,
+                          scoring=get_scorer("rouge1")).fit(X, first)
     assert search.best_params_ == {"n_sentences": 1}  # references are one sentence long
+    assert search.best_score_ == pytest.approx(1.0)
     assert get_scorer("accuracy") is not None and callable(get_scorer(lambda est, X, y: 0.0))
 
 
@@ -198,3 +201,21 @@ def test_failed_supervised_fit_leaves_no_fitted_state():
         summ.fit(X, ["zzz"] * 6)
     with pytest.raises(NotFittedError):
         summ.predict(X)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_array_sentencizer_matches_spacy_sentencizer(lang):
+    from nlpipe.summarization._sentences import iter_sentences, sentence_pipeline
+
+    texts = [
+        "", "   ", "...", "Hello.  \n World!! ok", "a. b? c!", "\"Stop!\" he said. (Yes.) Then silence...",
+        "Dr. Smith went to Washington. He arrived at 3 p.m. on Friday.", "No end punctuation here",
+        "今天天气很好。我们去公园吧！你呢？", "Mixed。English and 中文! Done?",
+        *make_summarization(3)[0],
+    ]
+    nlp = sentence_pipeline(f"blank:{lang}")
+    expected = [
+        [(s.text.strip(), [t.lower_ for t in s if not (t.is_punct or t.is_space)]) for s in doc.sents if s.text.strip()]
+        for doc in nlp.pipe(texts)
+    ]
+    assert list(iter_sentences(texts, f"blank:{lang}")) == expected

@@ -48,18 +48,18 @@ def _row_normalize(W):
 
 
 def _similarity(S):
-    """Sparse cosine similarities between sentences (rows of the L2-normalized ``S``), zero diagonal."""
-    W = (S @ S.T).tocsr()
-    W.setdiag(0.0)
-    W.eliminate_zeros()
-    return W
+    """Cosine similarities between sentences (zero diagonal) and each sentence's cosine to the centroid.
 
-
-def _centroid_scores(S):
-    """Cosine of each sentence to the document's TF-IDF centroid (Radev et al., 2004)."""
-    centroid = np.asarray(S.mean(axis=0)).ravel()
-    norm = np.linalg.norm(centroid)
-    return S @ centroid / norm if norm > 0 else np.zeros(S.shape[0])
+    Both come from one Gram matrix ``G = S S^T`` of the L2-normalized rows: the
+    centroid is ``c = mean(s_j)``, so ``cos(s_i, c) = sum_j G_ij / sqrt(sum_ij G_ij)``
+    (Radev et al., 2004) without a dense vocabulary-sized vector per document.
+    """
+    G = (S @ S.T).tocsr()
+    total = G.sum()
+    centroid = np.asarray(G.sum(axis=1)).ravel() / np.sqrt(total) if total > 0 else np.zeros(G.shape[0])
+    G.setdiag(0.0)
+    G.eliminate_zeros()
+    return G, centroid
 
 
 def _graph_scores(W, damping, threshold=None):
@@ -198,13 +198,15 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         k = math.ceil(self.ratio * n) if self.ratio is not None else self.n_sentences
         return max(1, min(k, n))
 
-    def _select(self, S, W, scores, k):
-        """Greedy MMR over the salience ``scores``; ``W`` is the similarity matrix or None (computed if needed)."""
+    def _select(self, W, scores, k):
+        """Greedy MMR over the salience ``scores`` with the similarity matrix ``W``."""
         if getattr(self, "method", None) == "lead" or self.diversity == 0:
             return np.sort(np.argsort(-scores, kind="stable")[:k])
         span = scores.max() - scores.min()
         relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
-        sim = (W if W is not None else _similarity(S)).toarray()
+        # Sentences that tie up to rounding error go to the earlier one, whatever order the sums ran in.
+        relevance = np.round(relevance, 9)
+        sim = W.toarray()
         chosen, best_sim = [], np.zeros(len(scores))
         for _ in range(k):
             gain = (1 - self.diversity) * relevance - self.diversity * best_sim
@@ -214,25 +216,39 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
             best_sim = np.maximum(best_sim, sim[i])
         return np.sort(chosen)
 
-    def _summarize(self, sentences):
+    def _matrices(self, docs):
+        """TF-IDF rows of each document's sentences, from one ``transform`` over all of them."""
+        sentences = [self._tokens(tok) for doc in docs for _, tok in doc]
         if not sentences:
-            return ""
-        k = self._k(len(sentences))
-        if k == len(sentences):
-            return self.separator.join(s for s, _ in sentences)
-        S, W, salience = self._rank(sentences)
-        chosen = self._select(S, W, salience, k)
-        return self.separator.join(sentences[i][0] for i in chosen)
+            return [None] * len(docs)
+        S = self.vectorizer_.transform(sentences)
+        bounds = np.cumsum([0] + [len(doc) for doc in docs])
+        return [S[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    def _rank(self, sentences):
-        """TF-IDF rows, the similarity matrix when it was needed (else None), and salience scores."""
-        S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
+    def _rank(self, docs):
+        """Per document: the similarity matrix and the sentence salience scores."""
         if self.method == "lead":
-            return S, None, np.linspace(1.0, 0.5, S.shape[0])
-        if self.method == "centroid":
-            return S, None, _centroid_scores(S)
-        W = _similarity(S)
-        return S, W, _graph_scores(W, self.damping, self.threshold if self.method == "lexrank" else None)
+            # Position alone decides (MMR is off for lead): no vectors needed.
+            return [(None, np.linspace(1.0, 0.5, len(doc))) for doc in docs]
+        ranked = []
+        for S in self._matrices(docs):
+            W, centroid = _similarity(S)
+            if self.method == "centroid":
+                ranked.append((W, centroid))
+            else:
+                ranked.append((W, _graph_scores(W, self.damping, self.threshold if self.method == "lexrank" else None)))
+        return ranked
+
+    def _summaries(self, docs):
+        out = [""] * len(docs)
+        # Documents that fit the summary whole need no scoring.
+        todo = [i for i, doc in enumerate(docs) if doc and self._k(len(doc)) < len(doc)]
+        for i in set(range(len(docs))) - set(todo):
+            out[i] = self.separator.join(s for s, _ in docs[i])
+        for i, (W, salience) in zip(todo, self._rank([docs[i] for i in todo])):
+            chosen = self._select(W, salience, self._k(len(docs[i])))
+            out[i] = self.separator.join(docs[i][j][0] for j in chosen)
+        return out
 
     def predict(self, X):
         """Summarize each document.
@@ -249,7 +265,7 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         """
         check_is_fitted(self, "vectorizer_")
         texts = check_texts(X)
-        return [self._summarize(doc) for doc in iter_sentences(texts, self.spacy_model)]
+        return self._summaries(list(iter_sentences(texts, self.spacy_model)))
 
 
 def _ngrams(tokens, n):
@@ -392,11 +408,10 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         self.stop_words = stop_words
         self.separator = separator
 
-    def _features(self, sentences):
-        """One row of ``feature_names`` per sentence."""
+    def _features(self, sentences, S):
+        """One row of ``feature_names`` per sentence, and the similarity matrix; ``S`` holds the TF-IDF rows."""
         n = len(sentences)
-        S = self.vectorizer_.transform([self._tokens(tok) for _, tok in sentences])
-        W = _similarity(S)
+        W, centroid = _similarity(S)
         sim = W.toarray()
         pos = np.arange(n)
         features = np.column_stack([
@@ -408,14 +423,14 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             (pos == 3).astype(float),
             np.log1p([len(tok) for _, tok in sentences]),
             np.full(n, np.log(n)),
-            _centroid_scores(S),
+            centroid,
             _graph_scores(W, self.damping) * n,
             _graph_scores(W, self.damping, self.threshold) * n,
             sim[:, 0] if n > 1 else np.zeros(n),
             sim.sum(axis=1) / max(n - 1, 1),
             sim.max(axis=1) if n > 1 else np.zeros(n),
         ])
-        return features, S, W
+        return features, W
 
     def fit(self, X, y):
         """Label sentences with the ROUGE oracle and train the sentence classifier.
@@ -442,10 +457,10 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         sentences = [self._tokens(tok) for doc in docs for _, tok in doc]
         self.vectorizer_ = self._vectorizer().fit(sentences or [[""]])
         rows, labels = [], []
-        for doc, ref in zip(docs, refs):
+        for doc, ref, S in zip(docs, refs, self._matrices(docs)):  # S is None for an empty document
             if not doc:
                 continue
-            rows.append(self._features(doc)[0])
+            rows.append(self._features(doc, S)[0])
             labels.append(oracle_labels([tok for _, tok in doc], _TOKEN.findall(ref.lower()), self.oracle_sentences))
         if not rows or len(np.unique(np.concatenate(labels))) < 2:
             del self.vectorizer_  # no half-fitted model left behind
@@ -471,9 +486,14 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             return self.estimator_.predict_proba(features)[:, 1]
         return np.asarray(self.estimator_.decision_function(features), dtype=np.float64)
 
-    def _rank(self, sentences):
-        features, S, W = self._features(sentences)
-        return S, W, self._salience(features)
+    def _rank(self, docs):
+        # One classifier call for all sentences of all documents: per-document calls cost more than the scoring.
+        pairs = [self._features(doc, S) for doc, S in zip(docs, self._matrices(docs))]
+        if not pairs:
+            return []
+        salience = self._salience(np.vstack([f for f, _ in pairs]))
+        bounds = np.cumsum([0] + [len(f) for f, _ in pairs])
+        return [(W, salience[a:b]) for (_, W), a, b in zip(pairs, bounds[:-1], bounds[1:])]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
