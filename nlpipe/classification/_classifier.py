@@ -7,7 +7,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 
 from ..base import Options, check_classification_targets, check_texts, label_lists_to_indicator
-from ._base import _FineTunedBase
+from .._transformer import _FineTunedBase
 
 
 class TransformerClassifier(ClassifierMixin, _FineTunedBase):

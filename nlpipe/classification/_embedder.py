@@ -5,7 +5,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import Options, check_texts
-from ._base import _neural, _TransformerBase
+from .._transformer import _neural, _TransformerBase
 
 
 class TransformerEmbedder(TransformerMixin, _TransformerBase):

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from ..base import check_regression_targets, check_texts
-from ._base import _FineTunedBase
+from .._transformer import _FineTunedBase
 
 
 class TransformerRegressor(RegressorMixin, _FineTunedBase):

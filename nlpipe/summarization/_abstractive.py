@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import Interval, Options, check_texts
-from ..classification._base import (
+from .._transformer import (
     TRAINING_CONSTRAINTS,
     _neural,
     _TransformerBase,

@@ -1,4 +1,8 @@
-"""Loading, inference, pickling and save/load shared by the transformer estimators."""
+"""The transformer estimators' shared base: loading, inference, pickling, save/load and the fine-tuning settings.
+
+Torch-free at import (it imports ``nlpipe.neural`` inside methods), so task modules (classification,
+sentiment, summarization) build on it without paying for torch until ``fit``.
+"""
 
 import gc
 import json
@@ -14,14 +18,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._version import __version__
-from ..base import (
+from ._version import __version__
+from .base import (
     BaseTextEstimator,
     Interval,
     Options,
     check_texts,
 )
-from ..exceptions import MissingExtraError
+from .exceptions import MissingExtraError
 
 
 logger = logging.getLogger(__name__)
@@ -31,7 +35,7 @@ _META_FILE = "nlpipe.json"
 
 def _neural():
     try:
-        from .. import neural
+        from . import neural
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("torch", "transformers", "safetensors", "tokenizers"):
             raise  # a bug, not a missing extra
