@@ -188,8 +188,10 @@ def test_bad_settings_fail_in_fit_with_a_clear_message(params, message, bert_on_
     params = {"model": make_tiny_causal_lm(), "verbose": 0, **params}
     if params["model"] == "BERT":
         params["model"] = bert_on_docs
+    est = AbstractiveSummarizer(**params)
     with pytest.raises((ValueError, TypeError), match=message):
-        AbstractiveSummarizer(**params).fit(X[:2])
+        est.fit(X[:2])
+    assert not [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]  # nothing half-fitted
 
 
 def test_missing_model_names_the_path(tmp_path):

@@ -314,18 +314,25 @@ class AbstractiveSummarizer(SummarizerMixin, _TransformerBase):
         self._release()
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = neural.resolve_device(self.device)
-        with neural.seeded(seed, device):
-            with neural.quiet_transformers(self.verbose):
-                model, tokenizer, self.architecture_ = neural.load_generator(
-                    os.fspath(self.model), self.architecture, self.model_kwargs
-                )
-            self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
-            self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
-            self._resolve_prompt(tokenizer)
-            self._budget(self._reserve())  # fail now, not in predict, when the prompt leaves no room
-            self.history_ = []
-            if refs is not None and self.epochs > 0:
-                self._fine_tune(neural, texts, refs, seed)
+        try:
+            with neural.seeded(seed, device):
+                with neural.quiet_transformers(self.verbose):
+                    model, tokenizer, self.architecture_ = neural.load_generator(
+                        os.fspath(self.model), self.architecture, self.model_kwargs
+                    )
+                self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
+                self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
+                self._resolve_prompt(tokenizer)
+                self._budget(self._reserve())  # fail now, not in predict, when the prompt leaves no room
+                self.history_ = []
+                if refs is not None and self.epochs > 0:
+                    self._fine_tune(neural, texts, refs, seed)
+        except BaseException:
+            # A failed fit leaves an unfitted estimator, not a half-fitted one.
+            for name in ("model_", "tokenizer_", "device_", "architecture_", "max_length_", "prompt_",
+                         "chat_template_", "history_"):
+                self.__dict__.pop(name, None)
+            raise
         return self
 
     def _training_pairs(self, neural, texts, refs):
