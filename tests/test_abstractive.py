@@ -205,3 +205,15 @@ def test_fine_tuning_is_reproducible_with_random_state(bert_on_docs):
     for (name, va), vb in zip(a.model_.state_dict().items(), b.model_.state_dict().values()):
         torch.testing.assert_close(va, vb, msg=name)
     np.testing.assert_allclose([h["train_loss"] for h in a.history_], [h["train_loss"] for h in b.history_])
+
+
+def test_architecture_is_read_from_the_config():
+    from transformers import BartConfig, BertConfig, GPT2Config, LlamaConfig
+
+    assert neural.resolve_architecture("auto", BartConfig()) == "seq2seq"
+    assert neural.resolve_architecture("auto", BertConfig(architectures=["BertModel"])) == "encoder-decoder"
+    assert neural.resolve_architecture("auto", GPT2Config(architectures=["GPT2LMHeadModel"])) == "causal"
+    # Configs read from GGUF files carry no architectures: the model type decides.
+    assert neural.resolve_architecture("auto", LlamaConfig()) == "causal"
+    assert neural.resolve_architecture("auto", BertConfig()) == "encoder-decoder"
+    assert neural.resolve_architecture("causal", BertConfig()) == "causal"

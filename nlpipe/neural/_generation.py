@@ -26,12 +26,22 @@ def resolve_architecture(architecture, config):
     decoder, randomly initialised cross-attention (Rothe et al., 2020). ``"auto"``
     picks from the checkpoint's config.
     """
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
     if architecture != "auto":
         return architecture
     if getattr(config, "is_encoder_decoder", False):
         return "seq2seq"
     names = getattr(config, "architectures", None) or []
     if getattr(config, "is_decoder", False) or any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+        return "causal"
+    model_type = getattr(config, "model_type", None)
+    # A config without architectures (read from a GGUF file, say): decoder-only model types have a
+    # causal-LM class and no masked-LM one (BERT-style encoders have both).
+    if not names and model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
         return "causal"
     return "encoder-decoder"
 
