@@ -120,7 +120,7 @@ def algorithm_seconds(X, method):
     split_seconds = time.perf_counter() - t0
     model = ExtractiveSummarizer(method=method.lower(), n_sentences=3, separator="\n")
     t0 = time.perf_counter()
-    model.vectorizer_ = model._vectorizer().fit([model._tokens(tok) for doc in docs for _, tok in doc])
+    model._fit_idf(docs)
     ours = model._summaries(docs)
     ours_seconds = time.perf_counter() - t0
     summarizer = (LexRankSummarizer if method == "LexRank" else TextRankSummarizer)(Stemmer("english"))

@@ -88,11 +88,26 @@ def test_lexrank_threshold_changes_the_graph():
 def test_fit_learns_idf_from_the_corpus():
     X, _ = make_summarization(9)
     summ = ExtractiveSummarizer().fit(X)
-    vocab = summ.vectorizer_.vocabulary_
+    vocab = summ.vocabulary_
     assert "river" in vocab and "the" not in vocab  # English stop words left out
     assert summ.n_documents_ == 9
-    idf = dict(zip(summ.vectorizer_.get_feature_names_out(), summ.vectorizer_.idf_))
+    idf = {word: summ.tfidf_.idf_[i] for word, i in vocab.items()}
     assert idf["report"] < idf["mayor"]  # in every document vs in one topic
+
+
+def test_sentence_vectors_equal_scikit_learns_tfidf_vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from nlpipe.summarization._sentences import iter_sentences
+
+    X, _ = make_summarization(9)
+    summ = ExtractiveSummarizer().fit(X)
+    docs = list(iter_sentences(X, "blank:en"))
+    tokens = [[t for t in tok if t in summ.vocabulary_] for doc in docs for _, tok in doc]
+    reference = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, vocabulary=summ.vocabulary_).fit(tokens)
+    np.testing.assert_allclose(reference.idf_, summ.tfidf_.idf_)
+    ours = np.vstack([S.toarray() for S in summ._matrices(docs)])
+    np.testing.assert_allclose(ours, reference.transform(tokens).toarray())
 
 
 def test_chinese_end_to_end():

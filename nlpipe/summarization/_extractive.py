@@ -13,19 +13,37 @@ from ._common import SummarizerMixin, check_references
 from ._sentences import iter_sentences
 
 
-def _identity(tokens):
-    """Analyzer for pre-tokenized sentences (module level so vectorizers pickle)."""
-    return tokens
+def _count_matrix(sentences, vocabulary):
+    """Sparse term counts of tokenized sentences over ``vocabulary`` (unknown words ignored).
+
+    One flat pass of dict lookups instead of a vectorizer's per-sentence analyzer calls:
+    the counting was most of an extractive summary's time.
+    """
+    lengths = np.fromiter((len(tok) for tok in sentences), dtype=np.int64, count=len(sentences))
+    get = vocabulary.get
+    cols = np.fromiter((get(t, -1) for tok in sentences for t in tok), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(sentences)), lengths)
+    known = cols >= 0
+    counts = sparse.csr_matrix(
+        (np.ones(int(known.sum())), (rows[known], cols[known])), shape=(len(sentences), len(vocabulary))
+    )
+    counts.sum_duplicates()
+    return counts
 
 
 _MAX_ITER, _TOL = 100, 1e-6
 
 
+# Graphs up to this many sentences are dense arrays: for news-length documents scipy's per-call
+# overhead costs more than the arithmetic. Longer documents keep sparse matrices throughout.
+_DENSE_MAX = 256
+
+
 def _power_iteration(M, damping, max_iter=_MAX_ITER, tol=_TOL):
-    """Stationary scores of the row-stochastic matrix ``M`` with teleportation (PageRank)."""
+    """Stationary scores of the row-stochastic matrix ``M`` (dense or sparse) with teleportation (PageRank)."""
     n = M.shape[0]
     scores = np.full(n, 1.0 / n)
-    MT = M.T.tocsr()
+    MT = M.T.tocsr() if sparse.issparse(M) else np.ascontiguousarray(M.T)
     for _ in range(max_iter):
         new = (1.0 - damping) / n + damping * (MT @ scores)
         if np.abs(new - scores).sum() < tol:
@@ -35,14 +53,20 @@ def _power_iteration(M, damping, max_iter=_MAX_ITER, tol=_TOL):
 
 
 def _row_normalize(W):
-    """Row-stochastic version of a non-negative sparse matrix; empty rows link to every node."""
+    """Row-stochastic version of a non-negative matrix (dense or sparse); empty rows link to every node."""
+    n = W.shape[0]
+    if not sparse.issparse(W):
+        degree = W.sum(axis=1)
+        dangling = degree == 0
+        M = W / np.where(dangling, 1.0, degree)[:, None]
+        M[dangling] = 1.0 / n
+        return M
     W = sparse.csr_matrix(W, dtype=np.float64)
     degree = np.asarray(W.sum(axis=1)).ravel()
     dangling = degree == 0
     inv = np.divide(1.0, degree, out=np.zeros_like(degree), where=~dangling)
     M = sparse.diags(inv) @ W
     if dangling.any():
-        n = W.shape[0]
         M = M + sparse.csr_matrix(np.outer(dangling, np.full(n, 1.0 / n)))
     return M.tocsr()
 
@@ -53,8 +77,16 @@ def _similarity(S):
     Both come from one Gram matrix ``G = S S^T`` of the L2-normalized rows: the
     centroid is ``c = mean(s_j)``, so ``cos(s_i, c) = sum_j G_ij / sqrt(sum_ij G_ij)``
     (Radev et al., 2004) without a dense vocabulary-sized vector per document.
+    The similarity matrix is a dense array up to ``_DENSE_MAX`` sentences, else sparse.
     """
-    G = (S @ S.T).tocsr()
+    G = S @ S.T
+    if G.shape[0] <= _DENSE_MAX:
+        G = G.toarray()
+        total = G.sum()
+        centroid = G.sum(axis=1) / np.sqrt(total) if total > 0 else np.zeros(G.shape[0])
+        np.fill_diagonal(G, 0.0)
+        return G, centroid
+    G = G.tocsr()
     total = G.sum()
     centroid = np.asarray(G.sum(axis=1)).ravel() / np.sqrt(total) if total > 0 else np.zeros(G.shape[0])
     G.setdiag(0.0)
@@ -62,12 +94,19 @@ def _similarity(S):
     return G, centroid
 
 
+def _dense(W):
+    return W.toarray() if sparse.issparse(W) else W
+
+
 def _graph_scores(W, damping, threshold=None):
     """PageRank on the similarity graph ``W``: weighted (TextRank), or edges above ``threshold`` (LexRank)."""
     if threshold is not None:
-        W = W.copy()
-        W.data = (W.data > threshold).astype(np.float64)
-        W.eliminate_zeros()
+        if sparse.issparse(W):
+            W = W.copy()
+            W.data = (W.data > threshold).astype(np.float64)
+            W.eliminate_zeros()
+        else:
+            W = (W > threshold).astype(np.float64)
     return _power_iteration(_row_normalize(W), damping)
 
 
@@ -109,8 +148,10 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
 
     Attributes
     ----------
-    vectorizer_ : sklearn.feature_extraction.text.TfidfVectorizer
-        IDF statistics over the training corpus's sentences.
+    vocabulary_ : dict of str to int
+        The words of the training sentences (stop words left out) and their columns.
+    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
+        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
     n_documents_ : int
         Documents seen in ``fit``.
 
@@ -161,16 +202,18 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         self.stop_words = stop_words
         self.separator = separator
 
-    def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def _fit_idf(self, docs):
+        """Set ``vocabulary_`` and ``tfidf_`` from the sentences of ``docs`` (stop words left out)."""
+        from sklearn.feature_extraction.text import TfidfTransformer
 
-        return TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
-
-    def _tokens(self, tokens):
-        if self.stop_words is None:
-            return tokens
-        kept = [t for t in tokens if t not in ENGLISH_STOP_WORDS]
-        return kept or tokens
+        sentences = [tok for doc in docs for _, tok in doc]
+        words = {t for tok in sentences for t in tok}
+        if self.stop_words is not None:
+            words = words - ENGLISH_STOP_WORDS or words  # a corpus of stop words only keeps them
+        # Documents of empty strings still give a usable model: one column that no token fills.
+        self.vocabulary_ = {t: i for i, t in enumerate(sorted(words or {""}))}
+        counts = _count_matrix(sentences or [[]], self.vocabulary_)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
 
     def fit(self, X, y=None):
         """Learn IDF statistics from the sentences of ``X``.
@@ -188,9 +231,7 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         """
         self._validate_params()
         texts = check_texts(X)
-        sentences = [self._tokens(tok) for doc in iter_sentences(texts, self.spacy_model) for _, tok in doc]
-        # Documents of empty strings still give a usable (empty-vocabulary) model.
-        self.vectorizer_ = self._vectorizer().fit(sentences or [[""]])
+        self._fit_idf(list(iter_sentences(texts, self.spacy_model)))
         self.n_documents_ = len(texts)
         return self
 
@@ -206,7 +247,7 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
         # Sentences that tie up to rounding error go to the earlier one, whatever order the sums ran in.
         relevance = np.round(relevance, 9)
-        sim = W.toarray()
+        sim = _dense(W)
         chosen, best_sim = [], np.zeros(len(scores))
         for _ in range(k):
             gain = (1 - self.diversity) * relevance - self.diversity * best_sim
@@ -218,10 +259,10 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
 
     def _matrices(self, docs):
         """TF-IDF rows of each document's sentences, from one ``transform`` over all of them."""
-        sentences = [self._tokens(tok) for doc in docs for _, tok in doc]
+        sentences = [tok for doc in docs for _, tok in doc]
         if not sentences:
             return [None] * len(docs)
-        S = self.vectorizer_.transform(sentences)
+        S = self.tfidf_.transform(_count_matrix(sentences, self.vocabulary_))
         bounds = np.cumsum([0] + [len(doc) for doc in docs])
         return [S[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -263,7 +304,7 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         summaries : list of str
             One summary per document, its sentences in document order ("" for an empty document).
         """
-        check_is_fitted(self, "vectorizer_")
+        check_is_fitted(self, "tfidf_")
         texts = check_texts(X)
         return self._summaries(list(iter_sentences(texts, self.spacy_model)))
 
@@ -350,8 +391,10 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
 
     Attributes
     ----------
-    vectorizer_ : sklearn.feature_extraction.text.TfidfVectorizer
-        IDF statistics over the training sentences.
+    vocabulary_ : dict of str to int
+        The words of the training sentences (stop words left out) and their columns.
+    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
+        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
     estimator_ : classifier
         The fitted sentence classifier.
     n_documents_ : int
@@ -412,7 +455,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         """One row of ``feature_names`` per sentence, and the similarity matrix; ``S`` holds the TF-IDF rows."""
         n = len(sentences)
         W, centroid = _similarity(S)
-        sim = W.toarray()
+        sim = _dense(W)
         pos = np.arange(n)
         features = np.column_stack([
             pos / max(n - 1, 1),
@@ -454,8 +497,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         texts = check_texts(X)
         refs = check_references(y, len(texts))
         docs = list(iter_sentences(texts, self.spacy_model))
-        sentences = [self._tokens(tok) for doc in docs for _, tok in doc]
-        self.vectorizer_ = self._vectorizer().fit(sentences or [[""]])
+        self._fit_idf(docs)
         rows, labels = [], []
         for doc, ref, S in zip(docs, refs, self._matrices(docs)):  # S is None for an empty document
             if not doc:
@@ -463,7 +505,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             rows.append(self._features(doc, S)[0])
             labels.append(oracle_labels([tok for _, tok in doc], _TOKEN.findall(ref.lower()), self.oracle_sentences))
         if not rows or len(np.unique(np.concatenate(labels))) < 2:
-            del self.vectorizer_  # no half-fitted model left behind
+            del self.vocabulary_, self.tfidf_  # no half-fitted model left behind
             raise ValueError(
                 "The ROUGE oracle found no sentence that overlaps the references (or every sentence does): "
                 "check that y holds the reference summaries of X."
