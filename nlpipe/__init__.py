@@ -25,7 +25,7 @@ _LAZY = {
     "ExtractiveSummarizer": "nlpipe.summarization",
     "SupervisedExtractiveSummarizer": "nlpipe.summarization",
 }
-_SUBMODULES = {"base", "classification", "cli", "datasets", "exceptions", "metrics", "neural", "sentiment", "summarization", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "metrics", "neural", "sentiment", "summarization", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "metrics", "text", "__version__"])
 

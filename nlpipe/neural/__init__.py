@@ -19,6 +19,7 @@ from ._backbone import (
     seeded,
     set_linear_head,
 )
+from ._compress import quantize_dynamic_int8, quantized_modules
 from ._generation import (
     causal_training_ids,
     eos_ids,
@@ -51,6 +52,8 @@ __all__ = [
     "mean_pooled_logits",
     "pack",
     "prepare_generation",
+    "quantize_dynamic_int8",
+    "quantized_modules",
     "quiet_transformers",
     "resolve_architecture",
     "resolve_device",

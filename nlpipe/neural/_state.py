@@ -12,8 +12,8 @@ from ..exceptions import DeviceWarning
 _CONFIG_FILE = "config.json"
 
 
-def weights_to_bytes(model):
-    """The model's state dict as safetensors bytes, on CPU.
+def weights_to_bytes(model, state=None):
+    """The model's state dict (or ``state``) as safetensors bytes, on CPU.
 
     Tied parameters (one storage under several names) are stored once; loading
     restores them through the module that owns the shared tensor.
@@ -21,7 +21,9 @@ def weights_to_bytes(model):
     from safetensors.torch import save
 
     seen, tensors = set(), {}
-    for name, tensor in model.state_dict().items():
+    for name, tensor in (model.state_dict() if state is None else state).items():
+        if not isinstance(tensor, torch.Tensor):
+            continue
         key = _storage_key(tensor)
         if tensor.device.type != "meta" and key in seen:
             continue
@@ -34,21 +36,25 @@ def _storage_key(tensor):
     return tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape)
 
 
-def load_weights(model, blob):
+def load_weights(model, blob, skip=()):
     """Load safetensors bytes into ``model`` (always read on CPU; no code runs on load).
 
     A name missing from the bytes is fine when the model ties it to a loaded tensor
-    (same storage), as :func:`weights_to_bytes` stores tied tensors once.
+    (same storage), as :func:`weights_to_bytes` stores tied tensors once, or when it
+    lies under one of the module names ``skip`` (restored separately).
     """
     from safetensors.torch import load
 
-    state = load(blob)
+    state = {k: v for k, v in load(blob).items() if not any(k.startswith(f"{m}.") for m in skip)}
     if hasattr(model, "tie_weights"):
         model.tie_weights()
     missing, unexpected = model.load_state_dict(state, strict=False)
     current = model.state_dict()
     loaded = {_storage_key(current[k]) for k in state if k in current}
-    really_missing = [k for k in missing if _storage_key(current[k]) not in loaded]
+    really_missing = [
+        k for k in missing
+        if _storage_key(current[k]) not in loaded and not any(k.startswith(f"{m}.") for m in skip)
+    ]
     if unexpected or really_missing:
         raise ValueError(f"Stored weights do not fit the model: missing {really_missing[:5]}, unexpected {unexpected[:5]}")
     return model
@@ -68,13 +74,35 @@ def files_to_folder(files, tmp):
         (Path(tmp) / name).write_bytes(data)
 
 
+def _float_dtype(model):
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    return next(iter(dtypes)) if len(dtypes) == 1 else None
+
+
 def pack(model, tokenizer):
-    """``{"config", "generation_config", "tokenizer": {...files}, "weights": bytes}`` for pickling."""
+    """``{"config", "generation_config", "tokenizer": {...files}, "weights": bytes, ...}`` for pickling.
+
+    Compressed models stay compressed: half-precision weights keep their dtype
+    (``"dtype"``), dynamic int8 layers are stored as int8 tensors with their scales
+    (``"quantized"`` names them; see ``_compress``).
+    """
+    from ._compress import quantized_modules, quantized_tensors
+
     packed = {
         "config": folder_to_files(model.config.save_pretrained),
         "tokenizer": folder_to_files(tokenizer.save_pretrained),
-        "weights": weights_to_bytes(model),
     }
+    quantized = quantized_modules(model)
+    if quantized:
+        state = {k: v for k, v in model.state_dict().items() if not any(k.startswith(f"{m}.") for m in quantized)}
+        state.update(quantized_tensors(model))
+        packed["weights"] = weights_to_bytes(model, state)
+        packed["quantized"] = quantized
+    else:
+        packed["weights"] = weights_to_bytes(model)
+    dtype = _float_dtype(model)
+    if dtype in (torch.float16, torch.bfloat16):
+        packed["dtype"] = str(dtype).removeprefix("torch.")
     if getattr(model, "generation_config", None) is not None and model.can_generate():
         # Decoding settings (start/EOS/pad ids) live here in transformers 5, not in the config.
         packed["generation_config"] = folder_to_files(model.generation_config.save_pretrained)
@@ -109,7 +137,16 @@ def unpack(packed, task):
     # Built for real on CPU (not on the meta device): non-persistent buffers such as
     # BERT's position_ids are not in the state dict and must be initialised by the module.
     model = cls.from_config(config)
-    load_weights(model, packed["weights"])
+    if "dtype" in packed:
+        model.to(getattr(torch, packed["dtype"]))
+    quantized = packed.get("quantized", [])
+    load_weights(model, packed["weights"], skip=quantized)
+    if quantized:
+        from safetensors.torch import load
+
+        from ._compress import restore_quantized
+
+        restore_quantized(model, quantized, load(packed["weights"]))
     if "generation_config" in packed:
         with tempfile.TemporaryDirectory() as tmp:
             files_to_folder(packed["generation_config"], tmp)

@@ -1,0 +1,16 @@
+"""Compression of fitted models as pipeline steps: ``transform(model)`` returns a smaller fitted copy.
+
+>>> from sklearn.pipeline import make_pipeline
+>>> from nlpipe import TfidfSVMClassifier
+>>> from nlpipe.compression import Pruner, Quantizer
+>>> X = ["good film", "great film", "bad film", "awful film"] * 3
+>>> y = ["pos", "pos", "neg", "neg"] * 3
+>>> small = make_pipeline(Pruner(amount=0.5), Quantizer()).fit_transform(TfidfSVMClassifier(min_df=1).fit(X, y))
+>>> [step["step"] for step in small.compression_]
+['Pruner', 'Quantizer']
+"""
+
+from ._report import plot_report, report
+from ._steps import Pruner, Quantizer
+
+__all__ = ["Pruner", "Quantizer", "plot_report", "report"]

@@ -1,0 +1,122 @@
+"""Before/after report of compressed models: size, sparsity, latency and score side by side."""
+
+import pickle
+import time
+
+import numpy as np
+
+
+def _parameters(model):
+    """``(parameters, non-zero parameters)`` of a fitted nlpipe model."""
+    from ._steps import _family
+
+    if _family(model) == "linear":
+        from ._linear import _CompressedLinear, linear_form
+
+        est = model.estimator_
+        if isinstance(est, _CompressedLinear):
+            return est.W_.shape[0] * est.W_.shape[1] + est.intercept_.size, est.nonzero() + np.count_nonzero(est.intercept_)
+        W, b, _ = linear_form(est)
+        return W.size + b.size, int(np.count_nonzero(W) + np.count_nonzero(b))
+    total = nonzero = 0
+    for module in model.model_.modules():
+        tensors = list(module.parameters(recurse=False))
+        if hasattr(module, "_weight_bias"):  # a dynamic int8 layer keeps its weights outside parameters()
+            tensors += [t for t in module._weight_bias() if t is not None]
+        for t in tensors:
+            values = t.int_repr() if t.is_quantized else t.detach()
+            total += values.numel()
+            nonzero += int((values != 0).sum())
+    return total, nonzero
+
+
+def _latency_ms(model, X, repeats):
+    run = model.predict if hasattr(model, "predict") else model.transform
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(X)
+        best = min(best, time.perf_counter() - start)
+    return 1000.0 * best / len(X) * 1000.0
+
+
+def report(models, X, y=None, *, repeats=3):
+    """Compare fitted models (e.g. a model and its compressed versions) on the same texts.
+
+    Parameters
+    ----------
+    models : dict of str to fitted model
+        Names and models; the first is the reference for the deltas.
+    X : list of str
+        Texts to time and score on.
+    y : array-like or None, default=None
+        Labels or targets for ``score``; None leaves the score out.
+    repeats : int, default=3
+        Timing runs per model; the fastest counts.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per model: ``parameters``, ``nonzero``, ``pickle_bytes``,
+        ``ms_per_1000`` (prediction time per 1,000 texts), ``score`` and, against the
+        first model, ``size_ratio``, ``speedup`` and ``score_delta``.
+
+    See Also
+    --------
+    plot_report : score against latency.
+    """
+    import pandas as pd
+
+    from ..base import check_texts
+
+    if not isinstance(models, dict) or not models:
+        raise TypeError("models must be a non-empty dict of name -> fitted model.")
+    texts = check_texts(X)
+    rows = []
+    for name, model in models.items():
+        params, nonzero = _parameters(model)
+        rows.append({
+            "model": name,
+            "parameters": params,
+            "nonzero": nonzero,
+            "pickle_bytes": len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)),
+            "ms_per_1000": _latency_ms(model, texts, repeats),
+            "score": model.score(texts, y) if y is not None else np.nan,
+        })
+    table = pd.DataFrame(rows).set_index("model")
+    first = table.iloc[0]
+    table["size_ratio"] = table["pickle_bytes"] / first["pickle_bytes"]
+    table["speedup"] = first["ms_per_1000"] / table["ms_per_1000"]
+    table["score_delta"] = table["score"] - first["score"]
+    return table
+
+
+def plot_report(table, ax=None):
+    """Score against latency (ms per 1,000 texts) of a :func:`report` table; needs matplotlib.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The output of :func:`report`.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        from ..exceptions import MissingExtraError
+
+        raise MissingExtraError("plot_report needs matplotlib: pip install 'nlpipe[plot]'") from exc
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    ax.scatter(table["ms_per_1000"], table["score"])
+    for name, row in table.iterrows():
+        ax.annotate(str(name), (row["ms_per_1000"], row["score"]), textcoords="offset points", xytext=(4, 4))
+    ax.set_xlabel("ms per 1,000 texts")
+    ax.set_ylabel("score")
+    ax.set_xscale("log")
+    return ax

@@ -1,0 +1,215 @@
+"""Compression steps: smaller fitted copies that keep the API, pickle compressed, and leave the input alone."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from nlpipe import TfidfNBClassifier, TfidfSVMClassifier
+from nlpipe.compression import Pruner, Quantizer, report
+from nlpipe.testing import make_text_classification
+
+X, Y = make_text_classification(3, repeat=3)
+BASELINES = [
+    TfidfSVMClassifier(min_df=1),
+    TfidfSVMClassifier(min_df=1, probability=True, random_state=0),
+    TfidfNBClassifier(min_df=1),
+    TfidfNBClassifier(min_df=1, variant="multinomial"),
+]
+
+
+def _ids(est):
+    return f"{type(est).__name__}-{est.get_params().get('variant', est.get_params().get('probability'))}"
+
+
+def _outputs(model, texts):
+    out = {"predict": np.asarray(model.predict(texts))}
+    for name in ("decision_function", "predict_proba"):
+        if hasattr(model, name):
+            out[name] = getattr(model, name)(texts)
+    return out
+
+
+@pytest.fixture(params=BASELINES, ids=_ids)
+def baseline(request):
+    return request.param.fit(X, Y)
+
+
+def test_int8_baseline_keeps_predictions_and_shrinks_the_pickle(baseline):
+    before = pickle.dumps(baseline)
+    small = Quantizer(dtype="int8").fit_transform(baseline)
+    assert pickle.dumps(baseline) == before  # the input model is untouched
+    ref, got = _outputs(baseline, X), _outputs(small, X)
+    np.testing.assert_array_equal(got["predict"], ref["predict"])
+    for name in set(ref) - {"predict"}:
+        np.testing.assert_allclose(got[name], ref[name], atol=0.02)  # int8: 1/254 of each row's range
+    assert small.estimator_.W_.dtype == np.int8
+    restored = pickle.loads(pickle.dumps(small))
+    assert restored.estimator_.W_.dtype == np.int8  # reloaded still quantized
+    for name, value in _outputs(small, X).items():
+        np.testing.assert_array_equal(_outputs(restored, X)[name], value)
+    assert small.compression_ == [{"step": "Quantizer", "dtype": "int8"}]
+
+
+def test_float16_baseline_is_close(baseline):
+    small = Quantizer(dtype="float16").fit_transform(baseline)
+    assert small.estimator_.W_.dtype == np.float16
+    np.testing.assert_array_equal(small.predict(X), baseline.predict(X))
+
+
+@pytest.mark.parametrize("amount", [0.3, 0.6])
+def test_magnitude_pruning_zeroes_the_smallest_and_drops_unused_words(baseline, amount):
+    from nlpipe.compression._linear import linear_form
+
+    W, _, _ = linear_form(baseline.estimator_)
+    small = Pruner(amount=amount).fit_transform(baseline)
+    kept = small.estimator_.weights()
+    # Exactly the largest weights survive, unchanged.
+    names = list(baseline.vectorizer_.get_feature_names_out())
+    cols = [names.index(t) for t in small.vectorizer_.get_feature_names_out()]
+    full = np.zeros_like(W)
+    full[:, cols] = kept
+    survivors = full != 0
+    assert survivors.sum() <= int(np.ceil((1 - amount) * W.size))
+    np.testing.assert_allclose(full[survivors], W[survivors], rtol=1e-6)
+    assert np.abs(W[~survivors]).max() <= np.abs(W[survivors]).min() + 1e-12
+    # Words with no weight left are gone from the vocabulary.
+    assert len(small.vectorizer_.vocabulary_) == len(cols) < len(names)
+    assert np.all(np.any(kept != 0, axis=0))
+    assert len(pickle.dumps(small)) < len(pickle.dumps(baseline))
+    assert (np.asarray(small.predict(X)) == np.asarray(baseline.predict(X))).mean() >= 0.8
+
+
+def test_steps_compose_in_a_pipeline_in_order(baseline):
+    both = make_pipeline(Pruner(amount=0.5), Quantizer()).fit_transform(baseline)
+    assert [s["step"] for s in both.compression_] == ["Pruner", "Quantizer"]
+    assert both.estimator_.W_.dtype == np.int8
+    pruned = Pruner(amount=0.5).fit_transform(baseline)
+    assert len(both.vectorizer_.vocabulary_) == len(pruned.vectorizer_.vocabulary_)
+    np.testing.assert_array_equal(both.predict(X), Quantizer().fit_transform(pruned).predict(X))
+    # Quantizing first, then pruning, prunes the dequantized weights and stays int8.
+    other = make_pipeline(Quantizer(), Pruner(amount=0.5)).fit_transform(baseline)
+    assert [s["step"] for s in other.compression_] == ["Quantizer", "Pruner"]
+    assert other.estimator_.W_.dtype == np.int8
+
+
+def test_multilabel_baselines_compress():
+    from nlpipe.testing import TINY_CORPUS
+
+    texts = [t for group in TINY_CORPUS.values() for t in group] * 2
+    labels = [("pos", "film") if "film" in t else ("pos",) if i % 2 else ("neg",) for i, t in enumerate(texts)]
+    for est in (TfidfSVMClassifier(min_df=1), TfidfNBClassifier(min_df=1)):
+        model = est.fit(texts, labels)
+        small = Quantizer().fit_transform(model)
+        assert small.predict(texts) == model.predict(texts)
+        if hasattr(model, "predict_proba"):
+            np.testing.assert_allclose(small.predict_proba(texts), model.predict_proba(texts), atol=0.02)
+
+
+def test_compressed_baseline_still_scores_and_cross_validates(baseline):
+    small = Quantizer().fit_transform(baseline)
+    assert small.score(X, Y) == pytest.approx(baseline.score(X, Y))
+    # cross_val_score clones and refits: the clone is the original (uncompressed) estimator class.
+    assert np.isfinite(cross_val_score(small, X, Y, cv=3)).all()
+
+
+@pytest.mark.parametrize("step", [Quantizer(), Pruner()])
+def test_bad_inputs_give_clear_errors(step):
+    with pytest.raises(NotFittedError, match="not fitted"):
+        step.fit_transform(TfidfSVMClassifier())
+    with pytest.raises(TypeError, match="Cannot compress a LogisticRegression"):
+        from sklearn.linear_model import LogisticRegression
+
+        step.fit_transform(LogisticRegression())
+
+
+@pytest.mark.parametrize("params", [{"amount": 1.0}, {"amount": -0.1}, {"amount": "half"}, {"method": "random"}])
+def test_pruner_rejects_bad_parameters(params):
+    model = TfidfSVMClassifier(min_df=1).fit(X, Y)
+    with pytest.raises(ValueError, match=next(iter(params))):
+        Pruner(**params).fit_transform(model)
+
+
+def test_quantizer_rejects_bad_dtype_and_bfloat16_for_baselines():
+    model = TfidfSVMClassifier(min_df=1).fit(X, Y)
+    with pytest.raises(ValueError, match="dtype"):
+        Quantizer(dtype="int4").fit(model)
+    with pytest.raises(ValueError, match="bfloat16"):
+        Quantizer(dtype="bfloat16").fit_transform(model)
+
+
+def test_report_compares_sizes_speed_and_scores(baseline):
+    models = {"original": baseline, "pruned": Pruner(amount=0.7).fit_transform(baseline),
+              "int8": Quantizer().fit_transform(baseline)}
+    table = report(models, X, Y, repeats=1)
+    assert list(table.index) == ["original", "pruned", "int8"]
+    assert table.loc["original", "size_ratio"] == 1.0 and table.loc["original", "score_delta"] == 0.0
+    assert table.loc["pruned", "nonzero"] < table.loc["original", "nonzero"]
+    assert table.loc["pruned", "pickle_bytes"] < table.loc["original", "pickle_bytes"]
+    assert table.loc["int8", "score"] == pytest.approx(baseline.score(X, Y))
+    assert (table["ms_per_1000"] > 0).all()
+    with pytest.raises(TypeError, match="non-empty dict"):
+        report([], X, Y)
+
+
+# ----------------------------------------------------------------------------- transformers
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def _fitted_transformer():
+    from nlpipe import TransformerClassifier
+    from nlpipe.testing import make_tiny_backbone
+
+    return TransformerClassifier(model=make_tiny_backbone(), epochs=6, batch_size=8, learning_rate=3e-3,
+                                 random_state=0, verbose=0).fit(X, Y)
+
+
+@pytest.fixture
+def transformer(_fitted_transformer):
+    return copy.deepcopy(_fitted_transformer)
+
+
+def test_int8_transformer_pickles_quantized_and_predicts_the_same(transformer):
+    from nlpipe.neural import quantized_modules
+
+    before = transformer.predict_proba(X)
+    small = Quantizer(dtype="int8").fit_transform(transformer)
+    np.testing.assert_array_equal(transformer.predict_proba(X), before)  # the input is untouched
+    assert not quantized_modules(transformer.model_)
+    names = quantized_modules(small.model_)
+    assert names and all("Linear" in type(dict(small.model_.named_modules())[n]).__name__ for n in names)
+    assert (small.predict(X) == transformer.predict(X)).mean() >= 0.9
+    np.testing.assert_allclose(small.predict_proba(X), before, atol=0.1)
+    blob = pickle.dumps(small)
+    assert len(blob) < len(pickle.dumps(transformer))
+    from safetensors.torch import load
+
+    from nlpipe.neural import pack
+
+    stored = load(pack(small.model_, small.tokenizer_)["weights"])
+    assert all(stored[f"{n}.qweight"].dtype == torch.int8 for n in names)  # int8 on disk, not float
+    assert not any(k.startswith(f"{n}.") and stored[k].dtype == torch.float32 and stored[k].ndim == 2
+                   for k in stored for n in names)
+    restored = pickle.loads(blob)
+    assert quantized_modules(restored.model_) == names  # reloaded still quantized
+    np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_transformer_round_trips(transformer, dtype):
+    small = Quantizer(dtype=dtype).fit_transform(transformer)
+    assert {p.dtype for p in small.model_.parameters()} == {getattr(torch, dtype)}
+    restored = pickle.loads(pickle.dumps(small))
+    assert {p.dtype for p in restored.model_.parameters()} == {getattr(torch, dtype)}
+    np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
+    assert (small.predict(X) == transformer.predict(X)).mean() >= 0.9
+
+
+def test_pruning_a_transformer_is_refused_clearly(transformer):
+    with pytest.raises(TypeError, match="not built yet"):
+        Pruner().fit_transform(transformer)
