@@ -161,6 +161,12 @@ class _TransformerBase(BaseTextEstimator):
         path : pathlib.Path
         """
         check_is_fitted(self, "model_")
+        if getattr(self, "compression_", None):
+            raise ValueError(
+                "save_pretrained writes a folder plain transformers can load; this model was compressed "
+                f"({', '.join(step['step'] for step in self.compression_)}) into a form transformers cannot "
+                "rebuild from its config. Save it with pickle or joblib, which keep the compression."
+            )
         if self.__dict__.get("pooling_") == "mean":
             warnings.warn(
                 "This model puts its head on mean-pooled tokens (pooling_='mean'); transformers' "

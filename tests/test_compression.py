@@ -210,6 +210,63 @@ def test_half_precision_transformer_round_trips(transformer, dtype):
     assert (small.predict(X) == transformer.predict(X)).mean() >= 0.9
 
 
-def test_pruning_a_transformer_is_refused_clearly(transformer):
-    with pytest.raises(TypeError, match="not built yet"):
-        Pruner().fit_transform(transformer)
+@pytest.mark.parametrize("method", ["heads", "neurons", "structured"])
+def test_structured_pruning_shrinks_the_matrices_and_pickles(transformer, method):
+    from nlpipe.neural import structure
+
+    before = structure(transformer.model_)
+    small = Pruner(amount=0.5, method=method).fit_transform(transformer)
+    after = structure(small.model_)
+    assert structure(transformer.model_) == before  # the input is untouched
+    for name, size in before.items():
+        assert after[name]["heads"] == (size["heads"] // 2 if method != "neurons" else size["heads"])
+        assert after[name]["neurons"] == (size["neurons"] // 2 if method != "heads" else size["neurons"])
+    layer = dict(small.model_.named_modules())[next(iter(after))]
+    if method != "neurons":  # the attention matrices really lost rows / columns
+        assert layer.attention.self.query.weight.shape[0] == after[next(iter(after))]["heads"] * \
+            layer.attention.self.attention_head_size
+        assert layer.attention.output.dense.weight.shape[1] == layer.attention.self.query.weight.shape[0]
+    n_before = sum(p.numel() for p in transformer.model_.parameters())
+    assert sum(p.numel() for p in small.model_.parameters()) < n_before
+    restored = pickle.loads(pickle.dumps(small))
+    assert structure(restored.model_) == after
+    np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
+    both = Quantizer().fit_transform(small)  # pruned, then int8
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(both)).predict_proba(X), both.predict_proba(X))
+
+
+def test_pruning_keeps_the_heads_with_the_largest_weights(transformer):
+    from nlpipe.neural import encoder_layers
+
+    name, layer = encoder_layers(transformer.model_)[0]
+    att = layer.attention.self
+    d = att.attention_head_size
+    with torch.no_grad():  # make head 0 tiny: it must be the one removed
+        for m in (att.query, att.key, att.value):
+            m.weight[:d] *= 1e-3
+        layer.attention.output.dense.weight[:, :d] *= 1e-3
+    kept_rows = att.query.weight[d:].clone()
+    small = Pruner(amount=0.5, method="heads").fit_transform(transformer)
+    torch.testing.assert_close(dict(small.model_.named_modules())[name].attention.self.query.weight, kept_rows)
+
+
+def test_magnitude_pruned_transformer_is_stored_sparsely(transformer):
+    small = Pruner(amount=0.6).fit_transform(transformer)
+    linears = [m for m in small.model_.modules() if isinstance(m, torch.nn.Linear)]
+    assert all((m.weight == 0).float().mean() >= 0.55 for m in linears)
+    assert len(pickle.dumps(small)) < len(pickle.dumps(transformer))
+    restored = pickle.loads(pickle.dumps(small))
+    np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
+    with pytest.raises(ValueError, match="Prune before quantizing"):
+        Pruner().fit_transform(Quantizer().fit_transform(transformer))
+
+
+def test_compressed_transformer_refuses_save_pretrained(transformer, tmp_path):
+    with pytest.raises(ValueError, match="pickle or joblib"):
+        Quantizer().fit_transform(transformer).save_pretrained(tmp_path)
+
+
+def test_structured_pruning_rejects_baselines():
+    model = TfidfSVMClassifier(min_df=1).fit(X, Y)
+    with pytest.raises(ValueError, match="method='magnitude'"):
+        Pruner(method="heads").fit_transform(model)

@@ -19,7 +19,14 @@ from ._backbone import (
     seeded,
     set_linear_head,
 )
-from ._compress import quantize_dynamic_int8, quantized_modules
+from ._compress import (
+    encoder_layers,
+    magnitude_prune_linears,
+    prune_heads_and_neurons,
+    quantize_dynamic_int8,
+    quantized_modules,
+    structure,
+)
 from ._generation import (
     causal_training_ids,
     eos_ids,
@@ -41,10 +48,12 @@ __all__ = [
     "collate_labels",
     "device_after_load",
     "encode",
+    "encoder_layers",
     "eos_ids",
     "generate_texts",
     "lm_loss",
     "load_generator",
+    "magnitude_prune_linears",
     "load_backbone",
     "load_tokenizer",
     "mean_pool",
@@ -52,6 +61,7 @@ __all__ = [
     "mean_pooled_logits",
     "pack",
     "prepare_generation",
+    "prune_heads_and_neurons",
     "quantize_dynamic_int8",
     "quantized_modules",
     "quiet_transformers",
@@ -62,6 +72,7 @@ __all__ = [
     "run_inference",
     "seeded",
     "set_linear_head",
+    "structure",
     "target_ids",
     "train",
     "unpack",

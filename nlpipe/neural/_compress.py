@@ -86,3 +86,153 @@ def _set_int8_weights(modules, names, tensors):
             real = (q.to(torch.float64) - zeros[:, None]) * scales[:, None]
             weight = torch.quantize_per_channel(real.float(), scales, zeros, 0, torch.qint8)
         modules[name].set_weight_bias(weight, tensors.get(f"{name}.qbias"))
+
+
+# ----------------------------------------------------------------------------- structured pruning
+def encoder_layers(model):
+    """``[(name, layer)]`` of a BERT-style encoder (attention.self.query/key/value, intermediate, output)."""
+    layers = [
+        (name, module) for name, module in model.named_modules()
+        if hasattr(module, "intermediate") and hasattr(module, "output")
+        and hasattr(getattr(getattr(module, "attention", None), "self", None), "query")
+    ]
+    if not layers:
+        raise TypeError(
+            f"Structured pruning needs a BERT-style encoder (BERT, MiniLM, RoBERTa, ELECTRA: layers with "
+            f"attention.self.query/key/value, intermediate.dense and output.dense); {type(model).__name__} has none."
+        )
+    return layers
+
+
+def _linear_like(old, weight, bias):
+    new = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
+                          device=weight.device, dtype=weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(weight)
+        if bias is not None:
+            new.bias.copy_(bias)
+    return new
+
+
+def _keep_rows(linear, idx):
+    return _linear_like(linear, linear.weight[idx], None if linear.bias is None else linear.bias[idx])
+
+
+def _keep_cols(linear, idx):
+    return _linear_like(linear, linear.weight[:, idx], linear.bias)
+
+
+def structure(model):
+    """``{layer: {"heads": n, "neurons": m}}``: the attention heads and feed-forward width of each layer."""
+    return {
+        name: {"heads": layer.attention.self.query.out_features // layer.attention.self.attention_head_size,
+               "neurons": layer.intermediate.dense.out_features}
+        for name, layer in encoder_layers(model)
+    }
+
+
+def keep_structure(model, keep):
+    """Shrink each layer to the heads and neurons listed in ``keep`` (``{layer: {"heads": idx, "neurons": idx}}``)."""
+    layers = dict(encoder_layers(model))
+    for name, spec in keep.items():
+        layer = layers[name]
+        att = layer.attention.self
+        if "heads" in spec:
+            d = att.attention_head_size
+            rows = torch.as_tensor([h * d + i for h in spec["heads"] for i in range(d)], dtype=torch.long)
+            att.query, att.key, att.value = (_keep_rows(m, rows) for m in (att.query, att.key, att.value))
+            att.num_attention_heads = len(spec["heads"])
+            att.all_head_size = len(rows)
+            layer.attention.output.dense = _keep_cols(layer.attention.output.dense, rows)
+        if "neurons" in spec:
+            idx = torch.as_tensor(list(spec["neurons"]), dtype=torch.long)
+            layer.intermediate.dense = _keep_rows(layer.intermediate.dense, idx)
+            layer.output.dense = _keep_cols(layer.output.dense, idx)
+    return model
+
+
+def prune_heads_and_neurons(model, amount, *, heads=True, neurons=True):
+    """Remove the ``amount`` fraction of each layer's attention heads and/or feed-forward neurons, in place.
+
+    Importance is weight magnitude (no data needed): a head's is the norm of its
+    query/key/value rows and of its columns of the attention output projection;
+    a neuron's is the product of the norms of its input row and output column.
+    Every layer keeps at least one head and one neuron. The matrices shrink, so
+    the model gets faster, not just sparser.
+    """
+    keep = {}
+    with torch.no_grad():
+        for name, layer in encoder_layers(model):
+            att, spec = layer.attention.self, {}
+            if heads:
+                d = att.attention_head_size
+                n = att.query.out_features // d
+                score = sum(m.weight.reshape(n, d, -1).pow(2).sum(dim=(1, 2)) for m in (att.query, att.key, att.value))
+                score = score + layer.attention.output.dense.weight.reshape(-1, n, d).pow(2).sum(dim=(0, 2))
+                k = max(1, n - int(round(amount * n)))
+                spec["heads"] = sorted(torch.topk(score, k).indices.tolist())
+            if neurons:
+                w_in, w_out = layer.intermediate.dense.weight, layer.output.dense.weight
+                score = w_in.norm(dim=1) * w_out.norm(dim=0)
+                k = max(1, len(score) - int(round(amount * len(score))))
+                spec["neurons"] = sorted(torch.topk(score, k).indices.tolist())
+            keep[name] = spec
+    return keep_structure(model, keep)
+
+
+def reshape_like(model, sizes):
+    """Give a freshly built ``model`` the layer sizes of :func:`structure` output ``sizes`` (weights to be loaded)."""
+    return keep_structure(model, {
+        name: {"heads": range(s["heads"]), "neurons": range(s["neurons"])} for name, s in sizes.items()
+    })
+
+
+# ----------------------------------------------------------------------------- unstructured pruning
+def magnitude_prune_linears(model, amount):
+    """Zero the ``amount`` fraction of smallest-magnitude weights of every linear layer's matrix, in place."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                w = module.weight
+                k = int(amount * w.numel())
+                if k:
+                    cut = w.abs().flatten().kthvalue(k).values
+                    w.masked_fill_(w.abs() <= cut, 0.0)
+    return model
+
+
+# A matrix with at least this share of zeros is stored as a bitmask plus its non-zero values.
+SPARSE_MIN_ZEROS = 0.25
+
+
+def sparse_encode(state):
+    """Replace mostly-zero matrices of ``state`` by ``{name}.mask`` (packed bits) and ``{name}.values``."""
+    import numpy as np
+
+    out, names = {}, []
+    for name, t in state.items():
+        if isinstance(t, torch.Tensor) and t.ndim == 2 and t.is_floating_point() and t.numel() >= 64 \
+                and (t == 0).float().mean() >= SPARSE_MIN_ZEROS:
+            nz = (t != 0).cpu().numpy()
+            out[f"{name}.mask"] = torch.from_numpy(np.packbits(nz.ravel()))
+            out[f"{name}.values"] = t[t != 0].detach().cpu().contiguous()
+            out[f"{name}.shape"] = torch.tensor(list(t.shape), dtype=torch.int64)
+            names.append(name)
+        else:
+            out[name] = t
+    return out, names
+
+
+def sparse_decode(tensors, names):
+    """Inverse of :func:`sparse_encode` for the matrices ``names``."""
+    import numpy as np
+
+    out = dict(tensors)
+    for name in names:
+        shape = tuple(out.pop(f"{name}.shape").tolist())
+        mask = np.unpackbits(out.pop(f"{name}.mask").numpy())[: int(np.prod(shape))].astype(bool)
+        values = out.pop(f"{name}.values")
+        dense = torch.zeros(int(np.prod(shape)), dtype=values.dtype)
+        dense[torch.from_numpy(mask)] = values
+        out[name] = dense.reshape(shape)
+    return out

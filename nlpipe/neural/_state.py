@@ -36,7 +36,7 @@ def _storage_key(tensor):
     return tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape)
 
 
-def load_weights(model, blob, skip=()):
+def load_weights(model, blob, skip=(), sparse=()):
     """Load safetensors bytes into ``model`` (always read on CPU; no code runs on load).
 
     A name missing from the bytes is fine when the model ties it to a loaded tensor
@@ -45,7 +45,12 @@ def load_weights(model, blob, skip=()):
     """
     from safetensors.torch import load
 
-    state = {k: v for k, v in load(blob).items() if not any(k.startswith(f"{m}.") for m in skip)}
+    state = load(blob)
+    if sparse:
+        from ._compress import sparse_decode
+
+        state = sparse_decode(state, sparse)
+    state = {k: v for k, v in state.items() if not any(k.startswith(f"{m}.") for m in skip)}
     if hasattr(model, "tie_weights"):
         model.tie_weights()
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -74,6 +79,23 @@ def files_to_folder(files, tmp):
         (Path(tmp) / name).write_bytes(data)
 
 
+def _pruned_structure(model):
+    """Layer sizes of a model whose heads or feed-forward neurons were pruned, else None."""
+    from ._compress import structure
+
+    config = model.config
+    heads, width = getattr(config, "num_attention_heads", None), getattr(config, "intermediate_size", None)
+    if heads is None or width is None:
+        return None
+    try:
+        sizes = structure(model)
+    except TypeError:  # not a BERT-style encoder: nothing of ours can have pruned it
+        return None
+    if all(s["heads"] == heads and s["neurons"] == width for s in sizes.values()):
+        return None
+    return sizes
+
+
 def _float_dtype(model):
     dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
     return next(iter(dtypes)) if len(dtypes) == 1 else None
@@ -86,20 +108,25 @@ def pack(model, tokenizer):
     (``"dtype"``), dynamic int8 layers are stored as int8 tensors with their scales
     (``"quantized"`` names them; see ``_compress``).
     """
-    from ._compress import quantized_modules, quantized_tensors
+    from ._compress import quantized_modules, quantized_tensors, sparse_encode
 
     packed = {
         "config": folder_to_files(model.config.save_pretrained),
         "tokenizer": folder_to_files(tokenizer.save_pretrained),
     }
+    state = model.state_dict()
     quantized = quantized_modules(model)
     if quantized:
-        state = {k: v for k, v in model.state_dict().items() if not any(k.startswith(f"{m}.") for m in quantized)}
+        state = {k: v for k, v in state.items() if not any(k.startswith(f"{m}.") for m in quantized)}
         state.update(quantized_tensors(model))
-        packed["weights"] = weights_to_bytes(model, state)
         packed["quantized"] = quantized
-    else:
-        packed["weights"] = weights_to_bytes(model)
+    sizes = _pruned_structure(model)
+    if sizes:
+        packed["structure"] = sizes
+    state, sparse = sparse_encode(state)
+    if sparse:
+        packed["sparse"] = sparse
+    packed["weights"] = weights_to_bytes(model, state)
     dtype = _float_dtype(model)
     if dtype in (torch.float16, torch.bfloat16):
         packed["dtype"] = str(dtype).removeprefix("torch.")
@@ -139,14 +166,18 @@ def unpack(packed, task):
     model = cls.from_config(config)
     if "dtype" in packed:
         model.to(getattr(torch, packed["dtype"]))
+    if "structure" in packed:
+        from ._compress import reshape_like
+
+        reshape_like(model, packed["structure"])
     quantized = packed.get("quantized", [])
-    load_weights(model, packed["weights"], skip=quantized)
+    load_weights(model, packed["weights"], skip=quantized, sparse=packed.get("sparse", ()))
     if quantized:
         from safetensors.torch import load
 
-        from ._compress import restore_quantized
+        from ._compress import restore_quantized, sparse_decode
 
-        restore_quantized(model, quantized, load(packed["weights"]))
+        restore_quantized(model, quantized, sparse_decode(load(packed["weights"]), packed.get("sparse", ())))
     if "generation_config" in packed:
         with tempfile.TemporaryDirectory() as tmp:
             files_to_folder(packed["generation_config"], tmp)
