@@ -270,3 +270,17 @@ def test_structured_pruning_rejects_baselines():
     model = TfidfSVMClassifier(min_df=1).fit(X, Y)
     with pytest.raises(ValueError, match="method='magnitude'"):
         Pruner(method="heads").fit_transform(model)
+
+
+def test_plot_report_draws_score_against_latency():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from nlpipe.compression import plot_report
+
+    model = TfidfSVMClassifier(min_df=1).fit(X, Y)
+    table = report({"original": model, "int8": Quantizer().fit_transform(model)}, X, Y, repeats=1)
+    ax = plot_report(table)
+    xs, ys = ax.collections[0].get_offsets().T
+    np.testing.assert_allclose(xs, table["ms_per_1000"])
+    np.testing.assert_allclose(ys, table["score"])
+    assert [t.get_text() for t in ax.texts] == ["original", "int8"]
