@@ -16,8 +16,14 @@ CHECKED = {"PR01", "PR02", "PR03", "GL08", "SS01"}
 
 
 def _public_objects():
-    for name in nlpipe.__all__:
-        obj = getattr(nlpipe, name)
+    from nlpipe import compression, summarization
+
+    names = [(nlpipe, n) for n in nlpipe.__all__] + [(compression, n) for n in compression.__all__] + [
+        (summarization, n) for n in ("split_sentences", "oracle_labels")]
+    for module, name in names:
+        obj = getattr(module, name)
+        if inspect.isfunction(obj):
+            yield f"{obj.__module__}.{obj.__qualname__}"
         if inspect.isclass(obj):
             yield f"{obj.__module__}.{obj.__qualname__}"
             for meth, member in inspect.getmembers(obj):
@@ -26,7 +32,7 @@ def _public_objects():
                         yield f"{member.__module__}.{member.__qualname__}"
     for name in datasets.__all__:
         yield f"nlpipe.datasets.{name}"
-    for name in ("pearson_r", "spearman_r"):
+    for name in ("pearson_r", "spearman_r", "rouge"):
         yield f"nlpipe.metrics.{name}"
     yield "nlpipe.cli.main"
     yield "nlpipe.testing.check_estimator_contract"

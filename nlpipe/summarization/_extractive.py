@@ -328,7 +328,26 @@ def oracle_labels(sentence_tokens, reference_tokens, max_sentences=3):
     """Greedy ROUGE oracle: add the sentence that most raises mean ROUGE-1/2 F1 against the reference.
 
     Stops when no sentence raises it or ``max_sentences`` are chosen (Nallapati et al., 2017).
-    Returns a 0/1 array over the sentences.
+
+    Parameters
+    ----------
+    sentence_tokens : list of list of str
+        The document's sentences, each as its tokens.
+    reference_tokens : list of str
+        The reference summary's tokens.
+    max_sentences : int, default=3
+        Most sentences to label 1.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_sentences,)
+        1 for the oracle's sentences, else 0.
+
+    Examples
+    --------
+    >>> from nlpipe.summarization import oracle_labels
+    >>> oracle_labels([["rain", "fell"], ["the", "river", "rose"], ["people", "left"]], ["the", "river", "rose"])
+    array([0, 1, 0])
     """
     labels = np.zeros(len(sentence_tokens), dtype=np.int64)
     refs = [_ngrams(reference_tokens, 1), _ngrams(reference_tokens, 2)]
