@@ -315,7 +315,7 @@ class _FineTunedBase(_TransformerBase):
         """Weights ``(n_outputs, hidden)`` and bias of the head fitted on frozen features."""
         raise NotImplementedError
 
-    def _fit_backbone(self, texts, targets, *, head, loss_fn, stratify=None):
+    def _fit_backbone(self, texts, targets, *, head, loss_fn, stratify=None, probe_targets=None):
         import torch
 
         neural = _neural()
@@ -343,7 +343,8 @@ class _FineTunedBase(_TransformerBase):
                 )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)  # a starting point, not the final head
-                    neural.set_linear_head(model, *self._linear_probe(features, train_targets.numpy()))
+                    probe = train_targets.numpy() if probe_targets is None else np.asarray(probe_targets)[train_idx]
+                    neural.set_linear_head(model, *self._linear_probe(features, probe))
             self.history_ = neural.train(
                 model,
                 train_ids,

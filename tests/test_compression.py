@@ -284,3 +284,109 @@ def test_plot_report_draws_score_against_latency():
     np.testing.assert_allclose(xs, table["ms_per_1000"])
     np.testing.assert_allclose(ys, table["score"])
     assert [t.get_text() for t in ax.texts] == ["original", "int8"]
+
+
+# ----------------------------------------------------------------------------- distillation
+def _split_task():
+    from nlpipe.testing import TINY_CORPUS
+
+    texts = [t for group in TINY_CORPUS.values() for t in group]
+    labels = [k for k, group in TINY_CORPUS.items() for _ in group]
+    return texts, np.asarray(labels)
+
+
+def test_distilled_linear_student_beats_the_same_student_on_the_few_gold_labels():
+    from nlpipe.compression import Distiller
+
+    texts, labels = _split_task()
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(texts))
+    train, test = order[:12], order[12:]
+    few = train[:4]  # the student's gold labels: four texts; the teacher saw twelve
+    teacher = TfidfNBClassifier(min_df=1).fit([texts[i] for i in train], labels[train])
+    gold_only = TfidfSVMClassifier(min_df=1).fit([texts[i] for i in few], labels[few])
+    y = np.array([labels[i] if i in set(few) else None for i in train], dtype=object)
+    distilled = Distiller(teacher=teacher, student=TfidfSVMClassifier(min_df=1)).fit([texts[i] for i in train], y)
+    X_test, y_test = [texts[i] for i in test], labels[test]
+    assert distilled.score(X_test, y_test) > gold_only.score(X_test, y_test)
+    agreement = (distilled.predict([texts[i] for i in train]) == teacher.predict([texts[i] for i in train])).mean()
+    assert agreement >= 0.9
+    assert list(distilled.classes_) == list(teacher.classes_)
+
+
+def test_distiller_cross_validates_with_prefit_false():
+    from nlpipe.compression import Distiller
+
+    texts, labels = _split_task()
+    d = Distiller(teacher=TfidfNBClassifier(min_df=1), student=TfidfSVMClassifier(min_df=1), prefit=False)
+    scores = cross_val_score(d, texts, labels, cv=3)
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_distiller_regression_teacher():
+    from nlpipe import IntensityRegressor
+    from nlpipe.compression import Distiller
+
+    texts, labels = _split_task()
+    target = np.where(labels == "pos", 0.9, np.where(labels == "neg", 0.1, 0.5))
+    teacher = IntensityRegressor(alpha=0.3, lexicon=None).fit(texts, target)
+    d = Distiller(teacher=teacher, student=IntensityRegressor(alpha=0.3, lexicon=None, char_ngram_range=(2, 3)))
+    d.fit(texts)
+    assert np.corrcoef(d.predict(texts), teacher.predict(texts))[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"alpha": 1.5}, ValueError, "alpha"),
+    ({"temperature": 0}, ValueError, "temperature"),
+    ({"teacher": TfidfNBClassifier()}, NotFittedError, "fitted teacher"),
+])
+def test_distiller_bad_arguments(params, error, match):
+    from nlpipe.compression import Distiller
+
+    texts, labels = _split_task()
+    base = {"teacher": TfidfNBClassifier(min_df=1).fit(texts, labels), "student": TfidfSVMClassifier(min_df=1)}
+    with pytest.raises(error, match=match):
+        Distiller(**{**base, **params}).fit(texts)
+    with pytest.raises(ValueError, match="different lengths"):
+        Distiller(**base).fit(texts, labels[:-1])
+    with pytest.raises(ValueError, match="not one of the teacher's classes"):
+        Distiller(**base).fit(texts, np.array(["pos"] * (len(texts) - 1) + ["other"]))
+
+
+def test_truncated_backbone_keeps_the_first_layers(transformer, tmp_path):
+    from transformers import AutoModel
+
+    from nlpipe.compression import truncated_backbone
+
+    path = truncated_backbone(transformer, 1, tmp_path / "student")
+    small = AutoModel.from_pretrained(path)
+    assert small.config.num_hidden_layers == 1 and len(small.encoder.layer) == 1
+    torch.testing.assert_close(small.encoder.layer[0].output.dense.weight,
+                               transformer.model_.base_model.encoder.layer[0].output.dense.weight)
+    with pytest.raises(ValueError, match="only 2 layers"):
+        truncated_backbone(transformer, 3)
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_transformer_student_learns_the_teacher(multilabel, tmp_path):
+    from nlpipe import TransformerClassifier
+    from nlpipe.compression import Distiller, truncated_backbone
+    from nlpipe.testing import make_tiny_backbone
+
+    texts, labels = _split_task()
+    y = [(c, "x") if c == "pos" else (c,) for c in labels] if multilabel else labels
+    # Long enough that the teacher fits its training texts: agreement on borderline texts would be noise.
+    fast = {"batch_size": 8, "learning_rate": 1e-2, "random_state": 0, "verbose": 0}
+    teacher = TransformerClassifier(model=make_tiny_backbone(), epochs=15, **fast).fit(texts, y)
+    student = TransformerClassifier(model=truncated_backbone(teacher, 1, tmp_path / "s"), epochs=15, **fast)
+    d = Distiller(teacher=teacher, student=student, alpha=0.8).fit(texts, y)
+    ours, theirs = d.predict(texts), teacher.predict(texts)
+    if multilabel:
+        agreement = np.mean([set(a) == set(b) for a, b in zip(ours, theirs)])
+        assert d.student_.multilabel_ and list(d.student_.classes_) == list(teacher.classes_)
+    else:
+        agreement = (np.asarray(ours) == np.asarray(theirs)).mean()
+    assert agreement >= 0.9
+    assert np.abs(d.predict_proba(texts) - teacher.predict_proba(texts)).mean() < 0.1
+    assert d.student_.history_[-1]["train_loss"] < d.student_.history_[0]["train_loss"]
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(d)).predict_proba(texts), d.predict_proba(texts))

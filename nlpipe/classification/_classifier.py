@@ -202,6 +202,50 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         stratify = targets if kind == "single" else None
         return self._fit_backbone(texts, targets, head=head, loss_fn=loss_fn, stratify=stratify)
 
+    def _fit_distilled(self, texts, soft, gold, *, classes, multilabel, label_binarizer, temperature, alpha):
+        """Fine-tune on a teacher's softened probabilities ``soft`` and optional ``gold`` labels.
+
+        Single-label: ``alpha * T^2 * KL(soft || softmax(z / T)) + (1 - alpha) * CE(z, gold)``
+        (Hinton et al., 2015), the gold term over the rows that have a label (``gold >= 0``).
+        Multilabel: the same with per-label binary cross-entropy; ``gold`` is an indicator
+        matrix with ``-1`` rows for unlabelled texts.
+        """
+        import torch
+
+        self._validate_params()
+        self.classes_, self.multilabel_, self.label_binarizer_ = classes, multilabel, label_binarizer
+        n = len(classes)
+        T = float(temperature)
+
+        def loss_fn(logits, target):
+            soft_t = target[:, :n]
+            if multilabel:
+                gold_t, has = target[:, n:2 * n], target[:, 2 * n] > 0
+                loss = alpha * T * T * torch.nn.functional.binary_cross_entropy_with_logits(logits / T, soft_t)
+                if alpha < 1 and has.any():
+                    loss = loss + (1 - alpha) * torch.nn.functional.binary_cross_entropy_with_logits(
+                        logits[has], gold_t[has])
+                return loss
+            gold_t = target[:, n].long()
+            log_student = torch.nn.functional.log_softmax(logits / T, dim=1)
+            loss = alpha * T * T * torch.nn.functional.kl_div(log_student, soft_t, reduction="batchmean")
+            has = gold_t >= 0
+            if alpha < 1 and has.any():
+                loss = loss + (1 - alpha) * torch.nn.functional.cross_entropy(logits[has], gold_t[has])
+            return loss
+
+        if multilabel:
+            has = (gold >= 0).all(axis=1, keepdims=True).astype(np.float32)
+            targets = np.hstack([soft, np.where(gold >= 0, gold, 0), has]).astype(np.float32)
+            probe = (soft > 0.5).astype(np.float32)
+            problem = "multi_label_classification"
+        else:
+            targets = np.hstack([soft, gold.reshape(-1, 1)]).astype(np.float32)
+            probe = soft.argmax(axis=1)
+            problem = "single_label_classification"
+        head = {"num_labels": n, "problem_type": problem, "id2label": {i: str(c) for i, c in enumerate(classes)}}
+        return self._fit_backbone(texts, targets, head=head, loss_fn=loss_fn, probe_targets=probe)
+
     def _linear_probe(self, features, targets):
         from sklearn.linear_model import LogisticRegression
 

@@ -10,7 +10,8 @@
 ['Pruner', 'Quantizer']
 """
 
+from ._distill import Distiller, truncated_backbone
 from ._report import plot_report, report
 from ._steps import Pruner, Quantizer
 
-__all__ = ["Pruner", "Quantizer", "plot_report", "report"]
+__all__ = ["Distiller", "Pruner", "Quantizer", "plot_report", "report", "truncated_backbone"]
