@@ -197,6 +197,10 @@ def test_int8_transformer_pickles_quantized_and_predicts_the_same(transformer):
                    for k in stored for n in names)
     restored = pickle.loads(blob)
     assert quantized_modules(restored.model_) == names  # reloaded still quantized
+    n_params = sum(p.numel() for p in transformer.model_.parameters())
+    table = report({"fp32": transformer, "int8": small}, X, Y, repeats=1)
+    assert table.loc["fp32", "parameters"] == n_params
+    assert table.loc["int8", "parameters"] == n_params  # the int8 weights counted once each
     np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
 
 

@@ -18,10 +18,14 @@ def _parameters(model):
             return est.W_.shape[0] * est.W_.shape[1] + est.intercept_.size, est.nonzero() + np.count_nonzero(est.intercept_)
         W, b, _ = linear_form(est)
         return W.size + b.size, int(np.count_nonzero(W) + np.count_nonzero(b))
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+
     total = nonzero = 0
     for module in model.model_.modules():
         tensors = list(module.parameters(recurse=False))
-        if hasattr(module, "_weight_bias"):  # a dynamic int8 layer keeps its weights outside parameters()
+        # A dynamic int8 layer keeps its weights outside parameters(), in a packed-params child
+        # that has _weight_bias() too: count them once, at the layer.
+        if isinstance(module, DynamicQuantizedLinear):
             tensors += [t for t in module._weight_bias() if t is not None]
         for t in tensors:
             values = t.int_repr() if t.is_quantized else t.detach()
