@@ -52,7 +52,7 @@ def test_int8_baseline_keeps_predictions_and_shrinks_the_pickle(baseline):
     assert restored.estimator_.W_.dtype == np.int8  # reloaded still quantized
     for name, value in _outputs(small, X).items():
         np.testing.assert_array_equal(_outputs(restored, X)[name], value)
-    assert small.compression_ == [{"step": "Quantizer", "dtype": "int8"}]
+    assert small.compression_ == [{"step": "Quantizer", "dtype": "int8", "embeddings": True}]
 
 
 def test_float16_baseline_is_close(baseline):
@@ -197,6 +197,16 @@ def test_int8_transformer_pickles_quantized_and_predicts_the_same(transformer):
                    for k in stored for n in names)
     restored = pickle.loads(blob)
     assert quantized_modules(restored.model_) == names  # reloaded still quantized
+    # Embedding tables: int8 codes on disk, float lookups of exactly the rounded values after reload.
+    emb = small.model_.base_model.embeddings.word_embeddings.weight
+    assert stored["bert.embeddings.word_embeddings.weight_int8"].dtype == torch.int8
+    assert "bert.embeddings.word_embeddings.weight" not in stored
+    assert len(torch.unique(emb[3] / emb[3].abs().max() * 127).round()) <= 255
+    torch.testing.assert_close(restored.model_.base_model.embeddings.word_embeddings.weight, emb, rtol=0, atol=0)
+    plain = Quantizer(embeddings=False).fit_transform(transformer)
+    assert len(pickle.dumps(plain)) > len(blob)
+    torch.testing.assert_close(plain.model_.base_model.embeddings.word_embeddings.weight,
+                               transformer.model_.base_model.embeddings.word_embeddings.weight)
     n_params = sum(p.numel() for p in transformer.model_.parameters())
     table = report({"fp32": transformer, "int8": small}, X, Y, repeats=1)
     assert table.loc["fp32", "parameters"] == n_params

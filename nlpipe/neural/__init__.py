@@ -24,6 +24,7 @@ from ._compress import (
     magnitude_prune_linears,
     prune_heads_and_neurons,
     quantize_dynamic_int8,
+    quantize_embeddings_int8,
     quantized_modules,
     structure,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "prepare_generation",
     "prune_heads_and_neurons",
     "quantize_dynamic_int8",
+    "quantize_embeddings_int8",
     "quantized_modules",
     "quiet_transformers",
     "resolve_architecture",

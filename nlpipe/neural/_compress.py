@@ -236,3 +236,52 @@ def sparse_decode(tensors, names):
         dense[torch.from_numpy(mask)] = values
         out[name] = dense.reshape(shape)
     return out
+
+
+# ----------------------------------------------------------------------------- int8 embedding tables
+_INT8_MARK = "_nlpipe_int8_rows"
+
+
+def quantize_embeddings_int8(model):
+    """Round every ``nn.Embedding`` table to int8 with one scale per row (weight-only), in place.
+
+    Lookups stay float32 (the rounded values); the pickle stores the int8 codes and
+    the scales, so a reloaded table is bit-for-bit the same. Embedding tables are
+    half of a small encoder's bytes, which linear-layer quantization leaves alone.
+    """
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Embedding) and not getattr(module, _INT8_MARK, False):
+                codes, scale = _int8_rows(module.weight.detach().float())
+                module.weight.copy_((codes.float() * scale).to(module.weight.dtype))
+                setattr(module, _INT8_MARK, True)
+    return model
+
+
+def _int8_rows(weight):
+    scale = weight.abs().amax(dim=1, keepdim=True) / 127.0
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return torch.round(weight / scale).clamp(-127, 127).to(torch.int8), scale
+
+
+def int8_embedding_tensors(model):
+    """``{name: module}`` of the int8-rounded embedding tables and their stored form (codes and scales)."""
+    names, out = [], {}
+    for name, module in model.named_modules():
+        if getattr(module, _INT8_MARK, False):
+            codes, scale = _int8_rows(module.weight.detach().float().cpu())
+            out[f"{name}.weight_int8"], out[f"{name}.weight_scale"] = codes, scale
+            names.append(name)
+    return names, out
+
+
+def restore_int8_embeddings(model, names, tensors):
+    """Set the embedding tables ``names`` from their int8 codes and scales, and mark them again."""
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for name in names:
+            module = modules[name]
+            real = tensors[f"{name}.weight_int8"].float() * tensors[f"{name}.weight_scale"]
+            module.weight.copy_(real.to(module.weight.dtype))
+            setattr(module, _INT8_MARK, True)
+    return model

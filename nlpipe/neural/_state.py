@@ -108,7 +108,7 @@ def pack(model, tokenizer):
     (``"dtype"``), dynamic int8 layers are stored as int8 tensors with their scales
     (``"quantized"`` names them; see ``_compress``).
     """
-    from ._compress import quantized_modules, quantized_tensors, sparse_encode
+    from ._compress import int8_embedding_tensors, quantized_modules, quantized_tensors, sparse_encode
 
     packed = {
         "config": folder_to_files(model.config.save_pretrained),
@@ -120,6 +120,12 @@ def pack(model, tokenizer):
         state = {k: v for k, v in state.items() if not any(k.startswith(f"{m}.") for m in quantized)}
         state.update(quantized_tensors(model))
         packed["quantized"] = quantized
+    embeddings, codes = int8_embedding_tensors(model)
+    if embeddings:
+        # Rounded tables are stored as their int8 codes (a quarter of the bytes), not as float values.
+        state = {k: v for k, v in state.items() if k not in {f"{n}.weight" for n in embeddings}}
+        state.update(codes)
+        packed["int8_embeddings"] = embeddings
     sizes = _pruned_structure(model)
     if sizes:
         packed["structure"] = sizes
@@ -171,7 +177,14 @@ def unpack(packed, task):
 
         reshape_like(model, packed["structure"])
     quantized = packed.get("quantized", [])
-    load_weights(model, packed["weights"], skip=quantized, sparse=packed.get("sparse", ()))
+    embeddings = packed.get("int8_embeddings", [])
+    load_weights(model, packed["weights"], skip=quantized + embeddings, sparse=packed.get("sparse", ()))
+    if embeddings:
+        from safetensors.torch import load
+
+        from ._compress import restore_int8_embeddings
+
+        restore_int8_embeddings(model, embeddings, load(packed["weights"]))
     if quantized:
         from safetensors.torch import load
 
