@@ -37,6 +37,8 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/transformers.py
 	$(PY) benchmarks/sentiment.py
 	$(PY) benchmarks/summarization.py
+	$(PY) benchmarks/compression.py
+	$(PY) benchmarks/distillation.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
