@@ -205,6 +205,8 @@ def test_int8_transformer_pickles_quantized_and_predicts_the_same(transformer):
     steps = groups / (groups.abs().amax(dim=2, keepdim=True) / 127).clamp(min=1e-30)
     torch.testing.assert_close(steps, steps.round(), rtol=0, atol=1e-3)  # every value is an int8 step of its group
     torch.testing.assert_close(restored.model_.base_model.embeddings.word_embeddings.weight, emb, rtol=0, atol=0)
+    position = small.model_.base_model.embeddings.position_embeddings.weight  # small tables stay float
+    torch.testing.assert_close(position, transformer.model_.base_model.embeddings.position_embeddings.weight)
     plain = Quantizer(embeddings=False).fit_transform(transformer)
     assert len(pickle.dumps(plain)) > len(blob)
     torch.testing.assert_close(plain.model_.base_model.embeddings.word_embeddings.weight,

@@ -106,9 +106,9 @@ class Quantizer(_CompressionStep):
     dtype : {"int8", "float16", "bfloat16"}, default="int8"
         Storage type of the weights ("bfloat16": transformer models only).
     embeddings : bool, default=True
-        With ``"int8"``, also round transformer embedding tables to int8 with one
-        scale per row (weight-only: lookups stay float, the pickle stores int8).
-        They are about half of a small encoder's bytes.
+        With ``"int8"``, also round a transformer's word-embedding table to int8
+        with one scale per 32 values (weight-only: lookups stay float, the pickle
+        stores int8). It is about half of a small encoder's bytes.
 
     See Also
     --------
