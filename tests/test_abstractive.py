@@ -17,7 +17,7 @@ from nlpipe.testing import make_summarization, make_tiny_backbone, make_tiny_cau
 
 X, _ = make_summarization(12)
 FIRST = [doc.split(". ")[0] + "." for doc in X]  # the task: copy the first sentence
-COPY = {"epochs": 30, "learning_rate": 3e-3, "batch_size": 4, "max_new_tokens": 24, "random_state": 0, "verbose": 0}
+COPY = {"epochs": 60, "learning_rate": 3e-3, "batch_size": 4, "max_new_tokens": 24, "random_state": 0, "verbose": 0}
 
 
 @pytest.fixture(scope="module")
