@@ -89,7 +89,7 @@ class _CompressedLinear:
 
     def _scores(self, X):
         W = self.W_
-        Z = X @ (W.T.astype(np.float32) if sparse.issparse(W) else W.T.astype(np.float32))
+        Z = X @ W.T.astype(np.float32)
         Z = np.asarray(Z.todense() if sparse.issparse(Z) else Z, dtype=np.float64)
         if self.int8:
             Z = Z * self.scales_

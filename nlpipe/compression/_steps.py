@@ -84,10 +84,6 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _classes(model):
-    return model.classes_
-
-
 class Quantizer(_CompressionStep):
     """Store a fitted model's weights in fewer bits.
 
@@ -135,7 +131,7 @@ class Quantizer(_CompressionStep):
         if self.dtype == "bfloat16":
             raise ValueError("dtype='bfloat16' is for transformer models; TF-IDF baselines take 'int8' or 'float16'.")
         W, b, kind = linear_form(model.estimator_)
-        model.estimator_ = _CompressedLinear(W, b, kind, _classes(model), dtype=self.dtype)
+        model.estimator_ = _CompressedLinear(W, b, kind, model.classes_, dtype=self.dtype)
 
     def _transformer(self, model):
         import torch
@@ -217,7 +213,7 @@ class Pruner(_CompressionStep):
             keep = np.array([0])
         model.vectorizer_ = shrink_vocabulary(model.vectorizer_, keep)
         dtype = "int8" if getattr(model.estimator_, "int8", False) else "float32"
-        model.estimator_ = _CompressedLinear(W[:, keep], b, kind, _classes(model), dtype=dtype)
+        model.estimator_ = _CompressedLinear(W[:, keep], b, kind, model.classes_, dtype=dtype)
 
     def _transformer(self, model):
         from .. import neural

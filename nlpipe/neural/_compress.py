@@ -25,7 +25,6 @@ def quantize_dynamic_int8(model, modules=None):
     Weights are int8 with one scale per output row; activations are quantized on
     the fly per batch. CPU only (torch's fbgemm/x86 kernels).
     """
-    spec = {torch.nn.Linear} if modules is None else set(modules)
     with warnings.catch_warnings():
         # torch.ao.quantization is deprecated in favour of torchao; see docs/compression.md for the measured choice.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -33,10 +32,8 @@ def quantize_dynamic_int8(model, modules=None):
         warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-        qconfig = {name: per_channel_dynamic_qconfig for name in spec} if modules is not None else None
-        if qconfig is None:
-            return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
-                                    inplace=True)
+        targets = [torch.nn.Linear] if modules is None else modules
+        qconfig = {target: per_channel_dynamic_qconfig for target in targets}
         return quantize_dynamic(model, qconfig, dtype=torch.qint8, inplace=True)
 
 
