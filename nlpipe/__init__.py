@@ -24,8 +24,11 @@ _LAZY = {
     "AbstractiveSummarizer": "nlpipe.summarization",
     "ExtractiveSummarizer": "nlpipe.summarization",
     "SupervisedExtractiveSummarizer": "nlpipe.summarization",
+    "TextGenerator": "nlpipe.generation",
+    "Translator": "nlpipe.generation",
+    "QuestionAnswerer": "nlpipe.question_answering",
 }
-_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "metrics", "neural", "sentiment", "summarization", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "generation", "metrics", "neural", "question_answering", "sentiment", "summarization", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "metrics", "text", "__version__"])
 

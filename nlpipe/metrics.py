@@ -1,13 +1,15 @@
 """Metrics for nlpipe's tasks, and scikit-learn scorers built from them.
 
 Use the scorers in ``cross_val_score(..., scoring=pearson_scorer)`` or
-``GridSearchCV(..., scoring=spearman_scorer)``. ROUGE scorers take their names:
+``GridSearchCV(..., scoring=spearman_scorer)``, or by name through :func:`get_scorer`:
 ``cross_val_score(summarizer, docs, refs, scoring=get_scorer("rouge2"))``
 (scikit-learn has no public way to add names to its own ``scoring="..."`` strings).
 """
 
+import collections
 import functools
 import re
+import string
 
 import numpy as np
 from scipy import stats
@@ -17,6 +19,11 @@ from sklearn.metrics import make_scorer
 from .exceptions import MissingExtraError
 
 __all__ = [
+    "bleu",
+    "bleu_scorer",
+    "chrf",
+    "chrf_scorer",
+    "exact_match_scorer",
     "get_scorer",
     "pearson_r",
     "pearson_scorer",
@@ -27,6 +34,8 @@ __all__ = [
     "rougeLsum_scorer",
     "spearman_r",
     "spearman_scorer",
+    "squad",
+    "squad_f1_scorer",
 ]
 
 
@@ -219,6 +228,178 @@ rouge2_scorer = make_scorer(_rouge_metric("rouge2"))
 rougeL_scorer = make_scorer(_rouge_metric("rougeL"))
 rougeLsum_scorer = make_scorer(_rouge_metric("rougeLsum"))
 
+
+# ---------------------------------------------------------------- question answering
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCT = set(string.punctuation)
+
+
+def _normalize_answer(text):
+    """SQuAD's answer normalisation: lower case, no punctuation, no English articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _squad_pair(gold, pred):
+    g, p = _normalize_answer(gold).split(), _normalize_answer(pred).split()
+    exact = float(g == p)
+    if not g or not p:
+        return exact, exact  # an empty answer matches only an empty answer
+    common = sum((collections.Counter(g) & collections.Counter(p)).values())
+    if common == 0:
+        return exact, 0.0
+    precision, recall = common / len(p), common / len(g)
+    return exact, 2 * precision * recall / (precision + recall)
+
+
+def _gold_lists(references, name="references"):
+    golds = []
+    for i, ref in enumerate(references):
+        if isinstance(ref, str):
+            golds.append([ref])
+        elif isinstance(ref, (list, tuple, np.ndarray)) and len(ref) and all(isinstance(r, str) for r in ref):
+            golds.append(list(ref))
+        else:
+            raise TypeError(f"{name}[{i}] is {type(ref).__name__}: give an answer string or a non-empty list of them.")
+    return golds
+
+
+def squad(references, predictions):
+    """SQuAD exact match and token F1 (the official v1.1 script's rules), averaged over questions.
+
+    Answers are compared after lower-casing and removing punctuation, the
+    articles "a", "an", "the" and extra white space; with several gold answers
+    a prediction counts against the best-matching one.
+
+    Parameters
+    ----------
+    references : sequence of str or of list of str
+        The gold answer(s) of each question.
+    predictions : sequence of str
+        One predicted answer per question.
+
+    Returns
+    -------
+    scores : dict
+        ``{"exact_match": float, "f1": float}``, both in [0, 1].
+
+    Examples
+    --------
+    >>> from nlpipe.metrics import squad
+    >>> squad(["the Eiffel Tower", ["Paris", "in Paris"]], ["Eiffel tower", "Paris, France"])
+    {'exact_match': 0.5, 'f1': 0.8333333333333333}
+    """
+    preds = list(predictions)
+    golds = _gold_lists(references)
+    if len(golds) != len(preds):
+        raise ValueError(f"references has {len(golds)} items but predictions has {len(preds)}.")
+    if not golds:
+        raise ValueError("SQuAD scores need at least one (reference, prediction) pair.")
+    exact = f1 = 0.0
+    for i, (gold, pred) in enumerate(zip(golds, preds)):
+        if not isinstance(pred, str):
+            raise TypeError(f"predictions[{i}] is {type(pred).__name__}, not str.")
+        pairs = [_squad_pair(g, pred) for g in gold]
+        exact += max(e for e, _ in pairs)
+        f1 += max(f for _, f in pairs)
+    return {"exact_match": exact / len(golds), "f1": f1 / len(golds)}
+
+
+def _squad_metric(key):
+    def metric(y_true, y_pred):
+        return squad(y_true, y_pred)[key]
+
+    metric.__name__ = f"squad_{key}"
+    return metric
+
+
+exact_match_scorer = make_scorer(_squad_metric("exact_match"))
+squad_f1_scorer = make_scorer(_squad_metric("f1"))
+
+
+# ---------------------------------------------------------------- translation
+def _sacrebleu():
+    try:
+        import sacrebleu
+    except ImportError as exc:
+        raise MissingExtraError(
+            "BLEU and chrF need the sacrebleu package. Install the extra: pip install 'nlpipe[translation]'"
+        ) from exc
+    return sacrebleu
+
+
+def _check_translations(references, translations):
+    refs, hyps = list(references), list(translations)
+    if len(refs) != len(hyps):
+        raise ValueError(f"references has {len(refs)} items but translations has {len(hyps)}.")
+    if not refs:
+        raise ValueError("A corpus score needs at least one (reference, translation) pair.")
+    for name, seq in (("references", refs), ("translations", hyps)):
+        for i, item in enumerate(seq):
+            if not isinstance(item, str):
+                raise TypeError(f"{name}[{i}] is {type(item).__name__}, not str.")
+    return refs, hyps
+
+
+def bleu(references, translations, *, tokenize="13a"):
+    """Corpus BLEU (sacrebleu's implementation and defaults), divided by 100.
+
+    Parameters
+    ----------
+    references : sequence of str
+        One reference translation per sentence.
+    translations : sequence of str
+        System translations.
+    tokenize : str, default="13a"
+        sacrebleu tokenizer: "13a" (WMT standard), "zh", "ja-mecab", "char", "intl"...
+
+    Returns
+    -------
+    score : float
+        In [0, 1] (sacrebleu's score / 100, on the scale of scikit-learn's scores).
+
+    Examples
+    --------
+    >>> from nlpipe.metrics import bleu
+    >>> round(bleu(["the cat is on the mat"], ["the cat is on the mat"]), 4)
+    1.0
+    >>> round(bleu(["the cat sat on the mat today"], ["the cat sat on a mat today"]), 4)
+    0.4889
+    """
+    refs, hyps = _check_translations(references, translations)
+    return float(_sacrebleu().corpus_bleu(hyps, [refs], tokenize=tokenize).score) / 100
+
+
+def chrf(references, translations, *, word_order=0):
+    """Corpus chrF (character n-gram F-score; chrF++ with ``word_order=2``), divided by 100.
+
+    Parameters
+    ----------
+    references : sequence of str
+        One reference translation per sentence.
+    translations : sequence of str
+        System translations.
+    word_order : int, default=0
+        Word n-gram order added to the character n-grams (2 gives chrF++).
+
+    Returns
+    -------
+    score : float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> from nlpipe.metrics import chrf
+    >>> round(chrf(["Das Haus ist klein."], ["Das Haus ist klein."]), 4)
+    1.0
+    """
+    refs, hyps = _check_translations(references, translations)
+    return float(_sacrebleu().corpus_chrf(hyps, [refs], word_order=word_order).score) / 100
+
+
+bleu_scorer = make_scorer(bleu)
+chrf_scorer = make_scorer(chrf)
+
 _SCORERS = {
     "rouge1": rouge1_scorer,
     "rouge2": rouge2_scorer,
@@ -226,11 +407,19 @@ _SCORERS = {
     "rougeLsum": rougeLsum_scorer,
     "pearson": pearson_scorer,
     "spearman": spearman_scorer,
+    "exact_match": exact_match_scorer,
+    "squad_f1": squad_f1_scorer,
+    "bleu": bleu_scorer,
+    "chrf": chrf_scorer,
 }
 
 
 def get_scorer(scoring):
-    """A scorer by name: nlpipe's ("rouge1", "rouge2", "rougeL", "rougeLsum", "pearson", "spearman") or scikit-learn's.
+    """A scorer by name: nlpipe's or scikit-learn's.
+
+    nlpipe's names: "rouge1", "rouge2", "rougeL", "rougeLsum" (summaries),
+    "pearson", "spearman" (intensities), "exact_match", "squad_f1" (answers),
+    "bleu", "chrf" (translations).
 
     Parameters
     ----------

@@ -32,6 +32,7 @@ from sklearn.utils import estimator_checks as _sk_checks
 __all__ = [
     "TINY_CORPUS",
     "check_estimator_contract",
+    "make_question_answering",
     "make_summarization",
     "make_text_classification",
     "make_tiny_backbone",
@@ -128,8 +129,64 @@ def make_summarization(n_documents=12):
     return X, y
 
 
+_QA_FILLER = (
+    "The morning was cold and grey.", "A bus stopped at the corner.", "Two dogs ran across the park.",
+    "The shop opened at nine.", "Rain fell on the old roofs.", "A child waved from the window.",
+    "The radio played a quiet song.", "Leaves blew along the street.",
+)
+_QA_FACTS = (
+    ("The key is {}.", "What is the key?", ("red", "blue", "green", "gold", "silver", "black")),
+    ("The boat belongs to {}.", "Who owns the boat?", ("anna", "boris", "carla", "david", "elena", "felix")),
+)
+
+
+def make_question_answering(n_questions=12, *, n_filler=4, seed=0):
+    """Tiny passages with one planted fact each, the question about it and its answer span.
+
+    Parameters
+    ----------
+    n_questions : int, default=12
+        How many (question, passage, answer) triples.
+    n_filler : int, default=4
+        Filler sentences around the planted fact; more make passages longer
+        than a small window (for striding).
+    seed : int, default=0
+        Seed of the filler order, the fact's position and the answers.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        Columns ``question`` and ``context``.
+    y : list of str
+        The answer of each question, a span of its passage.
+
+    Examples
+    --------
+    >>> from nlpipe.testing import make_question_answering
+    >>> X, y = make_question_answering(4)
+    >>> all(answer in context for answer, context in zip(y, X["context"]))
+    True
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows, answers = [], []
+    for i in range(n_questions):
+        fact, question, options = _QA_FACTS[i % len(_QA_FACTS)]
+        answer = options[rng.integers(len(options))]
+        filler = [_QA_FILLER[k] for k in rng.integers(len(_QA_FILLER), size=n_filler)]
+        filler.insert(int(rng.integers(n_filler + 1)), fact.format(answer))
+        rows.append({"question": question, "context": " ".join(filler)})
+        answers.append(answer)
+    return pd.DataFrame(rows), answers
+
+
 def _is_summarizer(est):
-    return getattr(est, "_nlpipe_task", None) == "summarization"
+    return getattr(est, "_nlpipe_task", None) in ("summarization", "text-generation", "translation")
+
+
+def _is_question_answerer(est):
+    return getattr(est, "_nlpipe_task", None) == "question-answering"
 
 
 @functools.lru_cache(maxsize=None)
@@ -156,7 +213,8 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
         Where to save. None builds it once per process in a temporary folder
         (removed at exit) and returns the cached path.
     corpus : list of str, default=None
-        Texts to train the WordPiece tokenizer on; :data:`TINY_CORPUS` when None.
+        Texts whose most frequent words make the WordPiece vocabulary (any other
+        word splits into characters); :data:`TINY_CORPUS` when None.
     hidden_size : int, default=32
         Hidden size (2 attention heads, intermediate size ``2 * hidden_size``).
     num_hidden_layers : int, default=2
@@ -164,7 +222,8 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
     max_position_embeddings : int, default=128
         The backbone's length limit in tokens.
     vocab_size : int, default=400
-        Upper bound of the WordPiece vocabulary.
+        Upper bound of the WordPiece vocabulary (at least the 5 special tokens and
+        the characters, 141 entries).
     seed : int, default=0
         Seed of the random weights.
 
@@ -182,9 +241,7 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
         path = tempfile.mkdtemp(prefix="nlpipe-tiny-bert-")
         atexit.register(shutil.rmtree, path, ignore_errors=True)
     texts = list(corpus) if corpus is not None else [t for group in TINY_CORPUS.values() for t in group]
-    # Letters and digits guarantee that any word splits into known pieces instead of [UNK].
-    alphabet = list("abcdefghijklmnopqrstuvwxyz0123456789")
-    tokenizer = BertTokenizer().train_new_from_iterator([texts, alphabet], vocab_size=vocab_size)
+    tokenizer = BertTokenizer(vocab=_word_vocabulary(texts, vocab_size))
     config = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -204,6 +261,30 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
+
+
+def _word_vocabulary(texts, size):
+    """A WordPiece vocabulary: special tokens, single characters (alone and as ``##`` pieces), then
+    the corpus's most frequent words.
+
+    Built by counting, not with ``tokenizers``' trainer, whose vocabulary changes from run to run
+    (ties are broken in hash order): the same corpus always gives the same tiny model.
+    """
+    import collections
+    import re
+    import string
+
+    chars = sorted(set("abcdefghijklmnopqrstuvwxyz0123456789" + string.punctuation))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars]
+    known = set(vocab)
+    counts = collections.Counter(w for t in texts for w in re.findall(r"\w+|[^\w\s]", t.lower()))
+    for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if len(vocab) >= size:
+            break
+        if word not in known:
+            vocab.append(word)
+            known.add(word)
+    return {token: i for i, token in enumerate(vocab)}
 
 
 # ChatML, the format of SmolLM2 and Qwen instruction models.
@@ -582,6 +663,65 @@ def check_summarizer_scoring(est, X, references, param_grid=None):
             raise AssertionError(f"score with bad references ({needle}) raised nothing")
 
 
+def check_qa_inputs_and_scoring(est, X, y, param_grid=None):
+    """Question answering: every input layout gives the same answers; bad pairs and answers raise; scorers run."""
+    import pandas as pd
+
+    from .metrics import get_scorer
+
+    if "random_state" in est.get_params():
+        est = clone(est).set_params(random_state=0)
+    fitted = _fitted(est, X, y)
+    answers = fitted.predict(X)
+    assert isinstance(answers, list) and len(answers) == len(X) and all(isinstance(a, str) for a in answers)
+    pairs = list(zip(X["question"], X["context"]))
+    for variant in (pairs, [{"question": q, "context": c} for q, c in pairs],
+                    X.assign(extra=1), {"question": list(X["question"]), "context": list(X["context"])}):
+        assert fitted.predict(variant) == answers, f"{type(variant).__name__} input changed the answers"
+    assert fitted.predict([(X["question"][0], "")]) == [""], "an empty passage must give an empty answer"
+    assert 0.0 <= fitted.score(X, y) <= 1.0
+    scores = cross_val_score(clone(est), X, y, cv=3, scoring=get_scorer("exact_match"), error_score="raise")
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    if param_grid is not None:
+        search = GridSearchCV(clone(est), param_grid, cv=2, error_score="raise").fit(X, y)
+        assert set(search.best_params_) == set(param_grid)
+    q0, c0 = pairs[0]
+    bad_inputs = [
+        (None, "None"), ("a question", "single"), (pd.DataFrame({"question": [q0]}), "'context'"),
+        ([(q0, c0), (q0, None)], "X.context[1]"), ([(q0, c0), (42, c0)], "X.question[1]"),
+        ([(q0, c0), (q0,)], "X[1]"), ([(q0, c0), {"question": q0}], "X[1]"), ([], "0 texts"),
+    ]
+    for bad, needle in bad_inputs:
+        for call in (lambda b: clone(est).fit(b, y[: len(b)] if hasattr(b, "__len__") and 0 < len(b) < len(y)
+                                              else y), fitted.predict):
+            try:
+                call(bad)
+            except (ValueError, TypeError) as exc:
+                assert needle in str(exc), f"{bad!r:.50} raised {exc!r}, which does not mention {needle!r}"
+            else:
+                raise AssertionError(f"{bad!r:.50} raised nothing")
+    for bad_y, needle in ((y[:-1], "different lengths"), ([y[0], None] + list(y[2:]), "y[1]"), (None, "y"),
+                          ([y[0], 3] + list(y[2:]), "y[1]")):
+        try:
+            clone(est).fit(X, bad_y) if bad_y is not None else fitted.score(X, bad_y)
+        except (ValueError, TypeError) as exc:
+            assert needle in str(exc), f"bad answers ({needle}) raised {exc!r}"
+        else:
+            raise AssertionError(f"bad answers ({needle}) raised nothing")
+
+
+_QA_CHECKS = [
+    check_sklearn_api,
+    check_params_roundtrip,
+    check_fit_returns_self_and_keeps_params,
+    check_unfitted_raises,
+    check_clone_is_unfitted,
+    check_refit_from_scratch,
+    check_pickle_roundtrip,
+    check_in_pipeline,
+    check_invalid_params_rejected,
+]
+
 _CHECKS = [
     check_sklearn_api,
     check_params_roundtrip,
@@ -619,6 +759,13 @@ def yield_contract_checks(estimator, X=None, y=None, *, param_grid=None):
     name : str
     check : callable taking no argument
     """
+    if _is_question_answerer(estimator):
+        if X is None:
+            X, y = make_question_answering()
+        for check in _QA_CHECKS:
+            yield check.__name__, (lambda c=check: c(estimator, X, y))
+        yield "check_qa_inputs_and_scoring", (lambda: check_qa_inputs_and_scoring(estimator, X, y, param_grid))
+        return
     if _is_summarizer(estimator):
         if X is None:
             X, y = make_summarization()

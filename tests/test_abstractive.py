@@ -73,7 +73,7 @@ def test_causal_prompts_use_the_chat_template_and_labels_cover_only_the_answer()
     prompt = s.tokenizer_.decode(s._prompt_ids(X[:1])[0])
     assert prompt.startswith("<|im_start|>user\nSummarize") and prompt.endswith("<|im_start|>assistant\n")
     assert X[0] in prompt
-    ids, labels = s._training_pairs(neural, X[:2], FIRST[:2])
+    ids, labels = s._training_pairs(neural, X[:2], None, FIRST[:2])
     for row, lab, ref in zip(ids, labels, FIRST):
         assert len(row) == len(lab)
         answer = [t for t in lab if t != neural.IGNORE_INDEX]
@@ -113,7 +113,7 @@ def test_long_documents_are_truncated_to_the_window():
 def test_chunked_long_input_summarizes_whole_sentence_chunks_twice(monkeypatch):
     s = AbstractiveSummarizer(model=make_tiny_causal_lm(), max_length=160, max_new_tokens=8, prompt="{text}",
                               chat_template=False, long_input="chunk", verbose=0).fit(X[:1])
-    budget = s._budget(s._reserve())
+    budget = s._budget(*s._frame(), s._reserve())
     long_doc = " ".join(X[:4])
     chunks = s._chunks([long_doc, X[0]], budget)
     assert len(chunks[0]) > 1 and len(chunks[1]) == 1

@@ -52,6 +52,9 @@ PARAM_GRIDS = {
     "ExtractiveSummarizer": {"n_sentences": [1, 2]},
     "SupervisedExtractiveSummarizer": {"n_sentences": [1, 2]},
     "AbstractiveSummarizer": {"num_beams": [1, 2]},
+    "TextGenerator": {"num_beams": [1, 2]},
+    "Translator": {"num_beams": [1, 2]},
+    "QuestionAnswerer": {"max_answer_length": [2, 8]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -69,6 +72,10 @@ EXTRA_CONFIGS = [
     *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],
     _instance(nlpipe.AbstractiveSummarizer, model=_tiny_causal_lm(), long_input="chunk", max_length=64,
               prompt="Summary of {text}"),
+    _instance(nlpipe.TextGenerator, model=_tiny_causal_lm(), do_sample=True, top_p=0.9),
+    _instance(nlpipe.Translator, model=_tiny_causal_lm(), source_lang="English", target_lang="German", num_beams=1),
+    _instance(nlpipe.QuestionAnswerer, model=_tiny_causal_lm(), mode="generative"),
+    _instance(nlpipe.QuestionAnswerer, max_length=24, doc_stride=8, allow_no_answer=True),
 ]
 
 
@@ -77,7 +84,7 @@ def test_public_estimators_discovered():
     assert {"SpacyTokenizer", "TfidfSVMClassifier", "TfidfNBClassifier", "TransformerClassifier",
             "TransformerRegressor", "TransformerEmbedder", "LexiconSentiment", "LexiconFeatures"} <= names
     for cls in ESTIMATORS:
-        if is_classifier(cls()) or is_regressor(cls()) or getattr(cls, "_nlpipe_task", None) == "summarization":
+        if is_classifier(cls()) or is_regressor(cls()) or getattr(cls, "_nlpipe_task", None):
             assert cls.__name__ in PARAM_GRIDS, f"add a GridSearchCV grid for {cls.__name__}"
 
 

@@ -32,8 +32,10 @@ def _public_objects():
                         yield f"{member.__module__}.{member.__qualname__}"
     for name in datasets.__all__:
         yield f"nlpipe.datasets.{name}"
-    for name in ("pearson_r", "spearman_r", "rouge"):
+    for name in ("pearson_r", "spearman_r", "rouge", "squad", "bleu", "chrf"):
         yield f"nlpipe.metrics.{name}"
+    yield "nlpipe.question_answering._qa.check_qa_inputs"
+    yield "nlpipe.testing.make_question_answering"
     yield "nlpipe.cli.main"
     yield "nlpipe.testing.check_estimator_contract"
 

@@ -113,19 +113,22 @@ def load_backbone(model, task, *, num_labels=None, problem_type=None, id2label=N
     ----------
     model : str
         Hub id or local directory.
-    task : {"sequence-classification", "embedding"}
-        A fresh sequence-classification head (``num_labels`` outputs), or the bare encoder.
+    task : {"sequence-classification", "embedding", "question-answering"}
+        A fresh sequence-classification head (``num_labels`` outputs), the bare
+        encoder, or a span head (the checkpoint's own, if it has one).
     num_labels : int, optional
     problem_type : str, optional
         ``"single_label_classification"``, ``"multi_label_classification"`` or ``"regression"``.
     id2label : dict, optional
         Stored in the config so saved folders show label names.
     """
-    from transformers import AutoModel, AutoModelForSequenceClassification
+    from transformers import AutoModel, AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
     try:
         if task == "embedding":
             return AutoModel.from_pretrained(model)
+        if task == "question-answering":
+            return AutoModelForQuestionAnswering.from_pretrained(model)
         kwargs = {"num_labels": num_labels, "problem_type": problem_type}
         if id2label is not None:
             kwargs["id2label"] = id2label

@@ -16,22 +16,34 @@ def encode(tokenizer, texts, max_length):
     return enc["input_ids"]
 
 
-def collate(ids, pad_id, device, *, side="right"):
+def collate(ids, pad_id, device, *, side="right", token_types=None):
     """Pad a list of id lists to the longest one; returns ``input_ids`` and ``attention_mask``.
 
     ``side="left"`` puts the padding first, as decoder-only models need for batched generation.
+    ``token_types`` (one list per row, as long as its ids) adds ``token_type_ids``: the
+    segment of each token in a text pair (question and passage).
     """
     width = max(len(x) for x in ids)
     input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(ids), width), dtype=np.int64)
+    types = np.zeros((len(ids), width), dtype=np.int64) if token_types is not None else None
     for i, row in enumerate(ids):
         span = slice(width - len(row), width) if side == "left" else slice(0, len(row))
         input_ids[i, span] = row
         mask[i, span] = 1
-    return {
+        if types is not None:
+            types[i, span] = token_types[i]
+    batch = {
         "input_ids": torch.from_numpy(input_ids).to(device, non_blocking=True),
         "attention_mask": torch.from_numpy(mask).to(device, non_blocking=True),
     }
+    if types is not None:
+        batch["token_type_ids"] = torch.from_numpy(types).to(device, non_blocking=True)
+    return batch
+
+
+def _rows(values, idx):
+    return None if values is None else [values[i] for i in idx]
 
 
 # Label value that Hugging Face models and torch's cross-entropy leave out of the loss.
@@ -73,7 +85,8 @@ def _length_grouped_batches(lengths, batch_size, rng):
 
 
 @torch.inference_mode()
-def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id, verbose=0, desc="predict"):
+def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id, verbose=0, desc="predict",
+                  token_types=None):
     """Forward all texts in length-sorted batches; outputs come back in input order.
 
     Sorting by length means each batch pads only to its own longest text;
@@ -88,7 +101,7 @@ def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id,
     starts = range(0, len(order), batch_size)
     for start in tqdm(starts, desc=desc, unit="batch", disable=not verbose, leave=False):
         idx = order[start : start + batch_size]
-        batch = collate([ids[i] for i in idx], pad_id, device)
+        batch = collate([ids[i] for i in idx], pad_id, device, token_types=_rows(token_types, idx))
         with _autocast(device, amp_dtype):
             out = forward(model, batch)
         outputs.append(out.float().cpu().numpy())
@@ -108,7 +121,7 @@ def _decay_groups(model, weight_decay):
 
 
 @torch.inference_mode()
-def _mean_loss(model, ids, targets, *, loss, batch_size, device, amp_dtype, pad_id):
+def _mean_loss(model, ids, targets, *, loss, batch_size, device, amp_dtype, pad_id, token_types=None):
     """``loss`` over all rows, in length-sorted batches, weighted by batch size."""
     model.eval()
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
@@ -116,7 +129,7 @@ def _mean_loss(model, ids, targets, *, loss, batch_size, device, amp_dtype, pad_
     total = 0.0
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        batch = collate([ids[i] for i in idx], pad_id, device)
+        batch = collate([ids[i] for i in idx], pad_id, device, token_types=_rows(token_types, idx))
         with _autocast(device, amp_dtype):
             total += float(loss(model, batch, _take(targets, idx, device))) * len(idx)
     return total / max(len(ids), 1)
@@ -142,6 +155,7 @@ def train(
     validation=None,
     early_stopping_patience=None,
     verbose=0,
+    token_types=None,
 ):
     """Fine-tune ``model`` in place; return the per-epoch history.
 
@@ -154,6 +168,8 @@ def train(
     shuffled batches. With ``validation=(ids_val, targets_val)`` the validation
     loss is measured after each epoch, the best weights are restored at the end,
     and training stops after ``early_stopping_patience`` epochs without improvement.
+    ``token_types`` (per-row segment ids, for text pairs) go into every batch;
+    ``validation`` then takes them as a third item.
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -176,7 +192,7 @@ def train(
             running, seen = 0.0, 0
             optimizer.zero_grad(set_to_none=True)
             for b, idx in enumerate(batches):
-                batch = collate([ids[i] for i in idx], pad_id, device)
+                batch = collate([ids[i] for i in idx], pad_id, device, token_types=_rows(token_types, idx))
                 with _autocast(device, amp_dtype):
                     value = loss(model, batch, _take(targets, idx, device))
                 running += value.item() * len(idx)
@@ -199,8 +215,9 @@ def train(
                     bar.set_postfix(epoch=epoch + 1, loss=f"{running / seen:.4f}")
             record = {"epoch": epoch + 1, "train_loss": running / max(seen, 1)}
             if validation is not None:
+                val_ids, val_targets, *val_types = validation
                 val_loss = _mean_loss(
-                    model, *validation, loss=loss, batch_size=batch_size, device=device,
+                    model, val_ids, val_targets, token_types=val_types[0] if val_types else None, loss=loss, batch_size=batch_size, device=device,
                     amp_dtype=amp_dtype, pad_id=pad_id,
                 )
                 record["val_loss"] = val_loss

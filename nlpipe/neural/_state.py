@@ -148,6 +148,7 @@ _TASK_CLASSES = {
     "seq2seq": "AutoModelForSeq2SeqLM",
     "encoder-decoder": "AutoModelForSeq2SeqLM",
     "causal": "AutoModelForCausalLM",
+    "question-answering": "AutoModelForQuestionAnswering",
 }
 
 
@@ -155,7 +156,7 @@ def unpack(packed, task):
     """Rebuild ``(model, tokenizer)`` from :func:`pack`'s output, on CPU.
 
     ``task`` is one of ``"embedding"``, ``"sequence-classification"``, ``"seq2seq"``,
-    ``"encoder-decoder"`` or ``"causal"``.
+    ``"encoder-decoder"``, ``"causal"`` or ``"question-answering"``.
     """
     import transformers
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
