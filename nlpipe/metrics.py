@@ -152,17 +152,18 @@ def _rouge_scorer(types, use_stemmer):
     return rouge_scorer.RougeScorer(list(types), tokenizer=_UnicodeTokenizer(use_stemmer))
 
 
-def _check_summary_pairs(references, summaries):
-    refs, sums = list(references), list(summaries)
-    if len(refs) != len(sums):
-        raise ValueError(f"references has {len(refs)} items but summaries has {len(sums)}.")
+def _check_text_pairs(references, outputs, *, outputs_name, metric):
+    """Both sequences as lists of str of the same, non-zero length; errors name the bad item."""
+    refs, outs = list(references), list(outputs)
+    if len(refs) != len(outs):
+        raise ValueError(f"references has {len(refs)} items but {outputs_name} has {len(outs)}.")
     if not refs:
-        raise ValueError("ROUGE needs at least one (reference, summary) pair.")
-    for name, seq in (("references", refs), ("summaries", sums)):
+        raise ValueError(f"{metric} needs at least one (reference, {outputs_name[:-1]}) pair.")
+    for name, seq in (("references", refs), (outputs_name, outs)):
         for i, item in enumerate(seq):
             if not isinstance(item, str):
                 raise TypeError(f"{name}[{i}] is {type(item).__name__}, not str.")
-    return refs, sums
+    return refs, outs
 
 
 def rouge(references, summaries, *, rouge_types=_ROUGE_TYPES, use_stemmer=False, measure="fmeasure"):
@@ -205,7 +206,7 @@ def rouge(references, summaries, *, rouge_types=_ROUGE_TYPES, use_stemmer=False,
         raise ValueError(f"Unknown rouge_types {sorted(unknown)}; choose from {list(_ROUGE_TYPES)}.")
     if measure not in ("fmeasure", "precision", "recall"):
         raise ValueError(f"measure must be 'fmeasure', 'precision' or 'recall', got {measure!r}.")
-    refs, sums = _check_summary_pairs(references, summaries)
+    refs, sums = _check_text_pairs(references, summaries, outputs_name="summaries", metric="ROUGE")
     scorer = _rouge_scorer(types, bool(use_stemmer))
     totals = dict.fromkeys(types, 0.0)
     for ref, summ in zip(refs, sums):
@@ -328,19 +329,6 @@ def _sacrebleu():
     return sacrebleu
 
 
-def _check_translations(references, translations):
-    refs, hyps = list(references), list(translations)
-    if len(refs) != len(hyps):
-        raise ValueError(f"references has {len(refs)} items but translations has {len(hyps)}.")
-    if not refs:
-        raise ValueError("A corpus score needs at least one (reference, translation) pair.")
-    for name, seq in (("references", refs), ("translations", hyps)):
-        for i, item in enumerate(seq):
-            if not isinstance(item, str):
-                raise TypeError(f"{name}[{i}] is {type(item).__name__}, not str.")
-    return refs, hyps
-
-
 def bleu(references, translations, *, tokenize="13a"):
     """Corpus BLEU (sacrebleu's implementation and defaults), divided by 100.
 
@@ -366,7 +354,7 @@ def bleu(references, translations, *, tokenize="13a"):
     >>> round(bleu(["the cat sat on the mat today"], ["the cat sat on a mat today"]), 4)
     0.4889
     """
-    refs, hyps = _check_translations(references, translations)
+    refs, hyps = _check_text_pairs(references, translations, outputs_name="translations", metric="BLEU")
     return float(_sacrebleu().corpus_bleu(hyps, [refs], tokenize=tokenize).score) / 100
 
 
@@ -393,7 +381,7 @@ def chrf(references, translations, *, word_order=0):
     >>> round(chrf(["Das Haus ist klein."], ["Das Haus ist klein."]), 4)
     1.0
     """
-    refs, hyps = _check_translations(references, translations)
+    refs, hyps = _check_text_pairs(references, translations, outputs_name="translations", metric="chrF")
     return float(_sacrebleu().corpus_chrf(hyps, [refs], word_order=word_order).score) / 100
 
 
