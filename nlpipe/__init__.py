@@ -27,6 +27,8 @@ _LAZY = {
     "TextGenerator": "nlpipe.generation",
     "Translator": "nlpipe.generation",
     "QuestionAnswerer": "nlpipe.question_answering",
+    "save": "nlpipe._persist",
+    "load": "nlpipe._persist",
 }
 _SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "generation", "metrics", "neural", "question_answering", "sentiment", "summarization", "testing", "text"}
 

@@ -88,8 +88,13 @@ def _load_model(path):
     if not path.is_file():
         raise CLIError(f"model file {str(path)!r} does not exist")
     try:
-        model = joblib.load(path)
-    except Exception as exc:  # any unpickling failure is a bad file for the user
+        if path.suffix == ".nlpipe":
+            from ._persist import load
+
+            model = load(path)
+        else:
+            model = joblib.load(path)
+    except Exception as exc:  # any loading failure is a bad file for the user
         raise CLIError(f"cannot load model {str(path)!r}: {exc}") from None
     if not isinstance(model, BaseTextEstimator):
         raise CLIError(f"{str(path)!r} does not hold an nlpipe model (got {type(model).__name__})")
@@ -105,7 +110,12 @@ def cmd_fit(args):
     model = _make_model(args.model, _parse_params(args.param))
     t0 = time.perf_counter()
     model.fit(X, y)
-    joblib.dump(model, args.out)
+    if str(args.out).endswith(".nlpipe"):
+        from ._persist import save
+
+        save(model, args.out)  # the safe format: loading it never runs code from the file
+    else:
+        joblib.dump(model, args.out)
     print(
         f"fitted {type(model).__name__} on {len(X):,} texts, {len(model.classes_)} classes "
         f"in {time.perf_counter() - t0:.1f} s -> {args.out}"
@@ -230,10 +240,10 @@ def build_parser():
         if label:
             p.add_argument("--label-col", default="label", help="column holding the labels (default: label)")
 
-    p = sub.add_parser("fit", help="fit a model on a data file and save it with joblib")
+    p = sub.add_parser("fit", help="fit a model on a data file and save it (.nlpipe: safe format; else joblib)")
     p.add_argument("--model", required=True, choices=sorted(MODELS))
     data_args(p)
-    p.add_argument("--out", required=True, help="where to write the fitted model (.joblib)")
+    p.add_argument("--out", required=True, help="where to write the fitted model: .nlpipe (safe, never runs code on load) or .joblib")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter, repeatable")
     p.set_defaults(func=cmd_fit)
 

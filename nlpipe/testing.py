@@ -517,6 +517,27 @@ def check_pickle_roundtrip(est, X, y):
             _assert_same(fitted.predict_proba(X), loaded.predict_proba(X), "predict_proba after unpickling")
 
 
+def check_safe_save_load(est, X, y):
+    """``nlpipe.save``/``nlpipe.load`` give identical outputs and rebuild only nlpipe and scikit-learn types."""
+    import os
+
+    from ._persist import load, save
+
+    fitted = _fitted(est, X, y)
+    ref = _predict_like(fitted, X)
+    folder = tempfile.mkdtemp(prefix="nlpipe-save-")
+    try:
+        path = save(fitted, os.path.join(folder, "model.nlpipe"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # same versions: loading must not warn
+            loaded = load(path)
+        assert type(loaded) is type(fitted)
+        _assert_same(ref, _predict_like(loaded, X), "output after nlpipe.load")
+        assert repr(loaded.get_params(deep=False)) == repr(fitted.get_params(deep=False))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _joblib_roundtrip(obj):
     buf = io.BytesIO()
     joblib.dump(obj, buf)
@@ -720,6 +741,7 @@ _CHECKS = [
     check_input_containers,
     check_empty_strings,
     check_pickle_roundtrip,
+    check_safe_save_load,
     check_in_pipeline,
     check_cross_val_score,
     check_classifier_labels,

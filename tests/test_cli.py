@@ -37,12 +37,18 @@ def test_fit_predict_cv(sms_csv, tmp_path, capsys):
     assert "TfidfSVMClassifier" in printed and "TfidfNBClassifier" in printed
 
 
-def test_predict_to_stdout(sms_csv, tmp_path, capsys):
-    model = tmp_path / "nb.joblib"
+@pytest.mark.parametrize("suffix", [".joblib", ".nlpipe"])
+def test_predict_to_stdout(sms_csv, tmp_path, capsys, suffix):
+    model = tmp_path / f"nb{suffix}"
     main(["fit", "--model", "tfidf-nb", "--data", str(sms_csv), "--text-col", "message", "--out", str(model)])
     capsys.readouterr()
     assert main(["predict", "--model", str(model), "--data", str(sms_csv), "--text-col", "message"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].endswith(",prediction")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(",prediction") and len(lines) == 601
+    if suffix == ".nlpipe":  # the safe format is what was written, not a pickle
+        import zipfile
+
+        assert "manifest.json" in zipfile.ZipFile(model).namelist()
 
 
 def _bad_files(tmp_path):
@@ -52,6 +58,7 @@ def _bad_files(tmp_path):
     (tmp_path / "one_class.csv").write_text("text,label\nhi there,a\nhello you,a\nhey,a\n")
     (tmp_path / "ok.csv").write_text("text,label\nhi there,a\nbuy now,b\nhello you,a\ncheap buy,b\n")
     (tmp_path / "garbage.joblib").write_bytes(b"not a pickle")
+    (tmp_path / "garbage.nlpipe").write_bytes(b"not a zip")
     joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
 
 
@@ -70,6 +77,7 @@ def _bad_files(tmp_path):
         (["predict", "--model", "{d}/missing.joblib", "--data", "{d}/ok.csv"], "does not exist"),
         (["predict", "--model", "{d}/garbage.joblib", "--data", "{d}/ok.csv"], "cannot load model"),
         (["predict", "--model", "{d}/dict.joblib", "--data", "{d}/ok.csv"], "not hold an nlpipe model"),
+        (["predict", "--model", "{d}/garbage.nlpipe", "--data", "{d}/ok.csv"], "not an nlpipe file"),
         (["cv", "--data", "{d}/ok.csv", "--label-col", "nope"], "column 'nope' not found"),
     ],
 )
