@@ -3,6 +3,7 @@
 Everything here is light (numpy, scikit-learn) and imported by every task module.
 """
 
+import functools
 import math
 import numbers
 import warnings
@@ -471,14 +472,51 @@ def label_lists_to_indicator(binarizer, y, n_samples, *, name="y"):
 # --------------------------------------------------------------------------- #
 
 
+def _fitted_attributes(est):
+    return [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
+
+
+def _all_or_nothing(fit):
+    """Wrap ``fit`` so that an exception or interruption leaves the estimator unfitted, never half-fitted."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        outer = not self.__dict__.get("_nlpipe_fitting", False)  # super().fit calls run inside one fit
+        if outer:
+            self.__dict__["_nlpipe_fitting"] = True
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            # KeyboardInterrupt included: whatever the fit had replaced so far is dropped, so the
+            # estimator is plainly unfitted (predict raises NotFittedError) instead of mixing two fits.
+            if outer:
+                for name in _fitted_attributes(self):
+                    del self.__dict__[name]
+            raise
+        finally:
+            if outer:
+                self.__dict__.pop("_nlpipe_fitting", None)
+
+    wrapper._nlpipe_all_or_nothing = True
+    return wrapper
+
+
 class BaseTextEstimator(BaseEstimator):
     """Base class of nlpipe estimators: string input, constraint table, versioned pickles.
 
     Subclasses declare ``_parameter_constraints`` and call ``self._validate_params()``
-    first thing in ``fit``; ``__init__`` only stores its keyword arguments.
+    first thing in ``fit``; ``__init__`` only stores its keyword arguments. Every
+    subclass's ``fit`` is all-or-nothing: when it raises (or is interrupted) the
+    estimator is left unfitted.
     """
 
     _parameter_constraints: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "_nlpipe_all_or_nothing", False):
+            cls.fit = _all_or_nothing(fit)
 
     def _validate_params(self):
         validate_params(self)
