@@ -347,6 +347,13 @@ _TRAINING_DOC = """\
         keep the best epoch's weights.
     early_stopping_patience : int or None, default=None
         Stop after this many epochs without a better validation loss.
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state there after every epoch (one file,
+        replaced each epoch), so an interrupted fit can continue.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
+        result equals an uninterrupted fit with the same seed); a checkpoint of
+        other data or settings is refused.
     device : str, default="auto"
         "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     mixed_precision : {"auto", "no", "fp16", "bf16"}, default="auto"

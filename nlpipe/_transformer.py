@@ -250,6 +250,8 @@ TRAINING_CONSTRAINTS = {
     "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
     "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
     "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
+    "checkpoint_dir": [None, str, os.PathLike],
+    "resume": ["boolean"],
     "random_state": ["random_state"],
 }
 
@@ -267,6 +269,8 @@ def split_validation(n, validation_fraction, seed, stratify=None):
 
 def training_kwargs(est, neural, device, pad_id, seed):
     """The keyword arguments of ``neural.train`` that come from ``est``'s parameters."""
+    if est.resume and est.checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir: the folder a previous fit saved its epochs to.")
     return {
         "epochs": est.epochs,
         "batch_size": est.batch_size,
@@ -281,6 +285,8 @@ def training_kwargs(est, neural, device, pad_id, seed):
         "seed": seed,
         "early_stopping_patience": est.early_stopping_patience,
         "verbose": est.verbose,
+        "checkpoint_dir": None if est.checkpoint_dir is None else os.fspath(est.checkpoint_dir),
+        "resume": est.resume,
     }
 
 

@@ -63,3 +63,73 @@ def test_an_interrupted_fine_tune_leaves_the_estimator_unfitted(monkeypatch):
     assert _fitted_names(clf) == []
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+def _interrupt_at_batch(monkeypatch, n):
+    """Make the training loop raise KeyboardInterrupt at its n-th batch (Ctrl-C mid-epoch)."""
+    from nlpipe.neural import _loop
+
+    calls = {"n": 0}
+    real = _loop.collate
+
+    def collate(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_loop, "collate", collate)
+
+
+@pytest.mark.parametrize("validation_fraction", [None, 0.25])
+def test_a_resumed_fine_tune_equals_an_uninterrupted_one(tmp_path, monkeypatch, validation_fraction):
+    pytest.importorskip("torch")
+    from nlpipe.testing import make_tiny_backbone
+
+    params = {"model": make_tiny_backbone(), "epochs": 3, "batch_size": 8, "learning_rate": 3e-3, "verbose": 0,
+              "random_state": 0, "validation_fraction": validation_fraction}
+    reference = nlpipe.TransformerClassifier(**params).fit(X, y)
+
+    clf = nlpipe.TransformerClassifier(checkpoint_dir=tmp_path, **params)
+    _interrupt_at_batch(monkeypatch, 5)  # during the second epoch (3 batches per epoch)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    monkeypatch.undo()
+    assert _fitted_names(clf) == [] and (tmp_path / "nlpipe-checkpoint.pt").exists()
+
+    clf.set_params(resume=True).fit(X, y)
+    assert clf.history_ == reference.history_
+    np.testing.assert_allclose(clf.predict_proba(X), reference.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoints_of_other_fits_are_refused(tmp_path):
+    pytest.importorskip("torch")
+    from nlpipe.testing import make_tiny_backbone
+
+    params = {"model": make_tiny_backbone(), "epochs": 1, "verbose": 0, "random_state": 0, "checkpoint_dir": tmp_path}
+    nlpipe.TransformerClassifier(**params).fit(X, y)
+    with pytest.raises(ValueError, match="other data, learning_rate"):
+        nlpipe.TransformerClassifier(resume=True, learning_rate=1e-3, **params).fit(X[::-1], y[::-1])
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        nlpipe.TransformerClassifier(model=params["model"], resume=True, verbose=0).fit(X, y)
+    (tmp_path / "nlpipe-checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable nlpipe checkpoint"):
+        nlpipe.TransformerClassifier(resume=True, **params).fit(X, y)
+
+
+def test_text_to_text_fits_resume_too(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from nlpipe.testing import make_tiny_causal_lm
+
+    prompts, answers = ["Name a colour.", "Name a fruit.", "Name a city."] * 2, ["blue", "apple", "paris"] * 2
+    params = {"model": make_tiny_causal_lm(), "epochs": 3, "batch_size": 2, "learning_rate": 1e-2, "verbose": 0,
+              "random_state": 0, "max_new_tokens": 4}
+    reference = nlpipe.TextGenerator(**params).fit(prompts, answers)
+    gen = nlpipe.TextGenerator(checkpoint_dir=tmp_path, **params)
+    _interrupt_at_batch(monkeypatch, 7)  # third epoch
+    with pytest.raises(KeyboardInterrupt):
+        gen.fit(prompts, answers)
+    monkeypatch.undo()
+    gen.set_params(resume=True).fit(prompts, answers)
+    assert gen.history_ == reference.history_
+    assert gen.predict(prompts) == reference.predict(prompts)

@@ -46,6 +46,13 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         after every epoch; the best epoch's weights are kept.
     early_stopping_patience : int or None, default=None
         With a validation split, stop after this many epochs without improvement.
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state there after every epoch (one file,
+        replaced each epoch), so an interrupted fit can continue.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
+        result equals an uninterrupted fit with the same seed); a checkpoint of
+        other data or settings is refused.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss (single-label problems).
     pooling : {"cls", "mean", "auto"}, default="cls"
@@ -127,6 +134,8 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         max_grad_norm=1.0,
         validation_fraction=None,
         early_stopping_patience=None,
+        checkpoint_dir=None,
+        resume=False,
         class_weight=None,
         pooling="cls",
         head_init="auto",
@@ -146,6 +155,8 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.class_weight = class_weight
         self.pooling = pooling
         self.head_init = head_init

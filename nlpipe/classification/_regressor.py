@@ -38,6 +38,13 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         Hold-out fraction for the validation loss; the best epoch is kept.
     early_stopping_patience : int or None, default=None
         Epochs without improvement before stopping (needs a validation split).
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state there after every epoch (one file,
+        replaced each epoch), so an interrupted fit can continue.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
+        result equals an uninterrupted fit with the same seed); a checkpoint of
+        other data or settings is refused.
     pooling : {"cls", "mean", "auto"}, default="cls"
         What the head reads: "cls" is the architecture's own head ([CLS] pooler for
         BERT), as ``AutoModelForSequenceClassification`` and ``pipeline()`` run it;
@@ -107,6 +114,8 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         max_grad_norm=1.0,
         validation_fraction=None,
         early_stopping_patience=None,
+        checkpoint_dir=None,
+        resume=False,
         pooling="cls",
         head_init="auto",
         device="auto",
@@ -125,6 +134,8 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.pooling = pooling
         self.head_init = head_init
         self.device = device

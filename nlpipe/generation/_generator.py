@@ -107,6 +107,8 @@ class TextGenerator(_TextToTextBase):
         max_grad_norm=1.0,
         validation_fraction=None,
         early_stopping_patience=None,
+        checkpoint_dir=None,
+        resume=False,
         device="auto",
         mixed_precision="auto",
         random_state=None,
@@ -134,6 +136,8 @@ class TextGenerator(_TextToTextBase):
         self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state

@@ -1,8 +1,11 @@
 """The single training loop and the batched inference every neural estimator uses."""
 
 import contextlib
+import hashlib
+import json
 import logging
 import math
+import os
 
 import numpy as np
 import torch
@@ -111,6 +114,44 @@ def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id,
     return result
 
 
+CHECKPOINT_FILE = "nlpipe-checkpoint.pt"
+
+
+def _fingerprint(ids, targets, **settings):
+    """What a checkpoint was trained on: a hash of the token ids and targets, and the loop settings."""
+    digest = hashlib.sha256()
+    for row in ids:
+        digest.update(np.asarray(row, dtype=np.int64).tobytes() + b"|")
+    if isinstance(targets, torch.Tensor):
+        digest.update(targets.detach().cpu().numpy().tobytes())
+    else:
+        for row in targets:
+            digest.update(np.asarray(row, dtype=np.int64).tobytes() + b"|")
+    return json.dumps({"data": digest.hexdigest(), **settings}, sort_keys=True)
+
+
+def _save_checkpoint(path, state):
+    # Written beside and renamed: a fit killed while saving keeps the previous epoch's checkpoint.
+    tmp = f"{path}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path, fingerprint):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"Cannot resume from {path!r}: not a readable nlpipe checkpoint ({exc}).") from None
+    if state.get("fingerprint") != fingerprint:
+        saved, now = json.loads(state.get("fingerprint") or "{}"), json.loads(fingerprint)
+        differs = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        raise ValueError(
+            f"Cannot resume from {path!r}: it was written by a fit with other {', '.join(differs)} "
+            "(data, seed or training settings). Use another checkpoint_dir or resume=False."
+        )
+    return state
+
+
 def _decay_groups(model, weight_decay):
     # Biases and norm weights (1-D) are not decayed, as in BERT's original recipe.
     decay, no_decay = [], []
@@ -156,6 +197,8 @@ def train(
     early_stopping_patience=None,
     verbose=0,
     token_types=None,
+    checkpoint_dir=None,
+    resume=False,
 ):
     """Fine-tune ``model`` in place; return the per-epoch history.
 
@@ -170,6 +213,11 @@ def train(
     and training stops after ``early_stopping_patience`` epochs without improvement.
     ``token_types`` (per-row segment ids, for text pairs) go into every batch;
     ``validation`` then takes them as a third item.
+
+    With ``checkpoint_dir`` the whole training state (weights, optimizer, schedule,
+    RNGs, history) is written there after every epoch; ``resume=True`` continues
+    from it, and the result equals an uninterrupted run with the same seed. A
+    checkpoint written for other data or settings is refused.
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -184,9 +232,34 @@ def train(
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
 
     history, best_loss, best_state, bad_epochs = [], math.inf, None, 0
-    bar = tqdm(total=total_steps, desc="fit", unit="step", disable=not verbose, leave=False)
+    start_epoch, checkpoint = 0, None
+    if checkpoint_dir is not None:
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        checkpoint = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_FILE)
+        fingerprint = _fingerprint(ids, targets, seed=seed, epochs=epochs, batch_size=batch_size,
+                                   learning_rate=learning_rate, weight_decay=weight_decay, warmup_ratio=warmup_ratio,
+                                   gradient_accumulation_steps=gradient_accumulation_steps)
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        state = _load_checkpoint(checkpoint, fingerprint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        torch.random.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        history, bad_epochs = json.loads(state["history"]), state["bad_epochs"]
+        best_loss, best_state = state["best_loss"], state.get("best_state")
+        start_epoch = state["epoch"]
+        logger.info("resuming from %s after epoch %d", checkpoint, start_epoch)
+    elif resume:
+        logger.info("no checkpoint in %s: training from the start", checkpoint_dir)
+    bar = tqdm(total=total_steps, initial=min(start_epoch * steps_per_epoch, total_steps), desc="fit", unit="step",
+               disable=not verbose, leave=False)
     try:
-        for epoch in range(epochs):
+        for epoch in range(start_epoch, epochs):
             model.train()
             batches = _length_grouped_batches(lengths, batch_size, rng)
             running, seen = 0.0, 0
@@ -228,6 +301,16 @@ def train(
                     bad_epochs += 1
             history.append(record)
             logger.info("epoch %d: %s", epoch + 1, record)
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, {
+                    "fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else None,
+                    "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.random.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                    "history": json.dumps(history), "best_loss": best_loss, "bad_epochs": bad_epochs,
+                    "best_state": best_state,
+                })
             if early_stopping_patience is not None and validation is not None and bad_epochs >= early_stopping_patience:
                 logger.info("early stopping after epoch %d", epoch + 1)
                 break

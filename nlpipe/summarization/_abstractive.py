@@ -119,6 +119,8 @@ class AbstractiveSummarizer(SummarizerMixin, _TextToTextBase):
         max_grad_norm=1.0,
         validation_fraction=None,
         early_stopping_patience=None,
+        checkpoint_dir=None,
+        resume=False,
         device="auto",
         mixed_precision="auto",
         random_state=None,
@@ -145,6 +147,8 @@ class AbstractiveSummarizer(SummarizerMixin, _TextToTextBase):
         self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state
