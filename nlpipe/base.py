@@ -299,11 +299,24 @@ def check_texts(X, *, name="X"):
             raise TypeError(f"{name} is a {kind}; expected {_TEXT_CONTAINERS}.") from None
     if not values:
         raise ValueError(f"{name} contains 0 texts; at least 1 is required.")
-    if not all(isinstance(x, str) for x in values):
-        for i, x in enumerate(values):
-            if not isinstance(x, str):
-                raise _bad_item_error(name, i, x)
+    # One pass in order, so the error names the first bad item whatever is wrong with it.
+    for i, x in enumerate(values):
+        if not isinstance(x, str):
+            raise _bad_item_error(name, i, x)
+        if not x.isascii():
+            _check_encodable(x, name, i)
     return values
+
+
+def _check_encodable(text, name, i):
+    """Lone surrogates (from a bad decode, e.g. ``errors="surrogateescape"``) cannot reach a tokenizer."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name}[{i}] is not valid Unicode: a lone surrogate {text[exc.start]!r} at character {exc.start}. "
+            "Decode the source with errors='replace' (or fix its encoding)."
+        ) from None
 
 
 def _n_samples(y):

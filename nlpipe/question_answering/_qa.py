@@ -175,7 +175,8 @@ class QuestionAnswerer(_TextToTextBase):
         Window in tokens (question and passage together); None takes the
         model's limit.
     doc_stride : int, default=128
-        Extractive mode: tokens shared by consecutive windows of a long passage.
+        Extractive mode: tokens shared by consecutive windows of a long passage
+        (at most half of a window's passage tokens).
     max_answer_length : int, default=30
         Extractive mode: longest answer span in tokens.
     allow_no_answer : bool, default=False
@@ -389,7 +390,12 @@ class QuestionAnswerer(_TextToTextBase):
         room = self.max_length_ - specials - max(len(q) for q in q_ids)
         if room < 2:
             raise ValueError(f"max_length={self.max_length_} leaves no room for the passage next to the question.")
-        stride = min(self.doc_stride, room - 1)
+        # Windows advance by room - stride tokens: a stride close to the room (doc_stride=128 in a
+        # 128-token window) would make one window per token. At most half the room is shared.
+        stride = min(self.doc_stride, room // 2)
+        if stride < self.doc_stride:
+            logger.info("doc_stride=%d is more than half the %d passage tokens of a window; using %d",
+                        self.doc_stride, room, stride)
         enc = tok(list(questions), list(contexts), truncation="only_second", max_length=self.max_length_,
                   stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
         windows = []

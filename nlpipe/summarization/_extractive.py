@@ -39,13 +39,18 @@ _MAX_ITER, _TOL = 100, 1e-6
 _DENSE_MAX = 256
 
 
-def _power_iteration(M, damping, max_iter=_MAX_ITER, tol=_TOL):
-    """Stationary scores of the row-stochastic matrix ``M`` (dense or sparse) with teleportation (PageRank)."""
+def _power_iteration(M, damping, max_iter=_MAX_ITER, tol=_TOL, dangling=None):
+    """Stationary scores of the row-stochastic matrix ``M`` (dense or sparse) with teleportation (PageRank).
+
+    ``dangling`` marks rows of a sparse ``M`` left empty (sentences similar to no other): they link
+    to every node, which is added per step as their total score / n instead of as n dense rows.
+    """
     n = M.shape[0]
     scores = np.full(n, 1.0 / n)
     MT = M.T.tocsr() if sparse.issparse(M) else np.ascontiguousarray(M.T)
     for _ in range(max_iter):
-        new = (1.0 - damping) / n + damping * (MT @ scores)
+        spread = scores[dangling].sum() / n if dangling is not None else 0.0
+        new = (1.0 - damping) / n + damping * (MT @ scores + spread)
         if np.abs(new - scores).sum() < tol:
             return new
         scores = new
@@ -53,22 +58,24 @@ def _power_iteration(M, damping, max_iter=_MAX_ITER, tol=_TOL):
 
 
 def _row_normalize(W):
-    """Row-stochastic version of a non-negative matrix (dense or sparse); empty rows link to every node."""
+    """Row-stochastic version of a non-negative matrix, and the mask of its empty (dangling) rows.
+
+    Dense matrices get uniform rows in place of empty ones; sparse ones keep them empty and
+    return the mask for :func:`_power_iteration` (an n x n dense block would not fit for long
+    documents).
+    """
     n = W.shape[0]
     if not sparse.issparse(W):
         degree = W.sum(axis=1)
         dangling = degree == 0
         M = W / np.where(dangling, 1.0, degree)[:, None]
         M[dangling] = 1.0 / n
-        return M
+        return M, None
     W = sparse.csr_matrix(W, dtype=np.float64)
     degree = np.asarray(W.sum(axis=1)).ravel()
     dangling = degree == 0
     inv = np.divide(1.0, degree, out=np.zeros_like(degree), where=~dangling)
-    M = sparse.diags(inv) @ W
-    if dangling.any():
-        M = M + sparse.csr_matrix(np.outer(dangling, np.full(n, 1.0 / n)))
-    return M.tocsr()
+    return (sparse.diags(inv) @ W).tocsr(), (dangling if dangling.any() else None)
 
 
 def _similarity(S):
@@ -89,7 +96,8 @@ def _similarity(S):
     G = G.tocsr()
     total = G.sum()
     centroid = np.asarray(G.sum(axis=1)).ravel() / np.sqrt(total) if total > 0 else np.zeros(G.shape[0])
-    G.setdiag(0.0)
+    # Subtracting the diagonal keeps the sparsity structure (setdiag inserts missing entries one by one).
+    G = (G - sparse.diags(G.diagonal())).tocsr()
     G.eliminate_zeros()
     return G, centroid
 
@@ -107,7 +115,8 @@ def _graph_scores(W, damping, threshold=None):
             W.eliminate_zeros()
         else:
             W = (W > threshold).astype(np.float64)
-    return _power_iteration(_row_normalize(W), damping)
+    M, dangling = _row_normalize(W)
+    return _power_iteration(M, damping, dangling=dangling)
 
 
 class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
@@ -247,14 +256,15 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
         # Sentences that tie up to rounding error go to the earlier one, whatever order the sums ran in.
         relevance = np.round(relevance, 9)
-        sim = _dense(W)
         chosen, best_sim = [], np.zeros(len(scores))
         for _ in range(k):
             gain = (1 - self.diversity) * relevance - self.diversity * best_sim
             gain[chosen] = -np.inf
             i = int(np.argmax(gain))
             chosen.append(i)
-            best_sim = np.maximum(best_sim, sim[i])
+            # One row at a time: a long document's graph never becomes a dense n x n array here.
+            row = W[i].toarray().ravel() if sparse.issparse(W) else W[i]
+            best_sim = np.maximum(best_sim, row)
         return np.sort(chosen)
 
     def _matrices(self, docs):
