@@ -31,6 +31,8 @@ from .exceptions import MissingExtraError
 logger = logging.getLogger(__name__)
 
 _META_FILE = "nlpipe.json"
+# Texts tokenized at once by predict; more are streamed chunk by chunk.
+_PREDICT_CHUNK = 4096
 
 
 def _neural():
@@ -99,18 +101,23 @@ class _TransformerBase(BaseTextEstimator):
         check_is_fitted(self, "model_")
         texts = check_texts(X)
         neural = _neural()
-        ids = neural.encode(self.tokenizer_, texts, self.max_length_)
-        return neural.run_inference(
-            self.model_,
-            ids,
-            forward=self._forward,
-            batch_size=self.batch_size,
-            device=self.device_,
-            amp_dtype=neural.autocast_dtype(self.device_, self.mixed_precision),
-            pad_id=self.tokenizer_.pad_token_id,
-            verbose=self.verbose,
-            desc=desc,
-        )
+        # Streamed in chunks: token ids (and the tokenizer's per-text objects) exist for one chunk at
+        # a time, so memory stays flat however many texts come in; batches are length-sorted per chunk.
+        outputs = []
+        for start in range(0, len(texts), _PREDICT_CHUNK):
+            ids = neural.encode(self.tokenizer_, texts[start : start + _PREDICT_CHUNK], self.max_length_)
+            outputs.append(neural.run_inference(
+                self.model_,
+                ids,
+                forward=self._forward,
+                batch_size=self.batch_size,
+                device=self.device_,
+                amp_dtype=neural.autocast_dtype(self.device_, self.mixed_precision),
+                pad_id=self.tokenizer_.pad_token_id,
+                verbose=self.verbose,
+                desc=desc,
+            ))
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
 
     # -------------------------------------------------------------- persistence
     def __getstate__(self):
