@@ -40,6 +40,7 @@ bench: $(VENV)/.dev
 	# exits 1 when a target is missed; the report is written either way
 	-$(PY) benchmarks/compression.py
 	-$(PY) benchmarks/distillation.py
+	$(PY) benchmarks/fuzz.py --seconds 60
 
 clean:
 	rm -rf $(VENV) build *.egg-info

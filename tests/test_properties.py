@@ -189,3 +189,13 @@ def test_cli_never_shows_a_traceback(tmp_path_factory, rows, header):
     assert code in (0, 2) and "Traceback" not in text
     if code == 2:
         assert text.startswith("nlpipe: error:") and len(text.strip().splitlines()) == 1, text
+
+
+@pytest.mark.parametrize("cls", [p for p in ESTIMATORS if hasattr(p.values[0], "predict_proba") or
+                                 "Classifier" in p.values[0].__name__])
+def test_labels_unseen_in_fit_count_as_wrong_in_score(cls):
+    est = _fitted(cls)
+    X, y = make_text_classification(2)
+    y_new = np.array(["never-seen"] * len(y), dtype=object)
+    assert est.score(X, y_new) == 0.0
+    assert 0.0 <= est.score(X, np.where(np.arange(len(y)) % 2 == 0, y, "never-seen")) <= 0.5 + 1e-9
