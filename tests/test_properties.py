@@ -101,7 +101,7 @@ def _first_bad(items):
     return None
 
 
-CONTAINERS = ["list", "tuple", "ndarray", "series", "frame"]
+CONTAINERS = ["list", "tuple", "ndarray", "series", "frame", "wide frame"]
 
 
 def _wrap(items, container):
@@ -115,6 +115,8 @@ def _wrap(items, container):
         return pd.Series(items, dtype=object)
     if container == "frame":
         return pd.DataFrame({"text": pd.Series(items, dtype=object)})
+    if container == "wide frame":  # which column holds the text is ambiguous: always an error
+        return pd.DataFrame({"text": pd.Series(items, dtype=object), "other": 1})
     return list(items)
 
 
@@ -131,13 +133,18 @@ def test_predict_on_random_input(cls, items, container):
     qa = getattr(cls, "_nlpipe_task", None) == "question-answering"
     X = _qa_rows(items) if qa else _wrap(items, container)
     bad = _first_bad(items)
+    wide = container == "wide frame" and not qa
     try:
         out = _within(60, lambda: _output(est, X))
     except (ValueError, TypeError) as exc:
+        if wide:
+            assert "2 columns" in str(exc), exc
+            return
         assert bad is not None, f"valid input {items!r:.200} raised {exc!r}"
         where = f".context[{bad}]" if qa else f"[{bad}]"
         assert where in str(exc), f"{exc!r} does not name the first bad position {where}"
         return
+    assert not wide, "a DataFrame with 2 columns was accepted"
     assert bad is None, f"invalid item at {bad} ({items[bad]!r:.40}) was accepted"
     assert len(out) == len(items)
     if isinstance(out, list):
