@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .base import Interval, Options, check_texts
 from ._transformer import (
+    CHECKPOINT_DOC,
     TRAINING_CONSTRAINTS,
     _neural,
     _TransformerBase,
@@ -347,13 +348,7 @@ _TRAINING_DOC = """\
         keep the best epoch's weights.
     early_stopping_patience : int or None, default=None
         Stop after this many epochs without a better validation loss.
-    checkpoint_dir : str, path-like or None, default=None
-        Save the whole training state there after every epoch (one file,
-        replaced each epoch), so an interrupted fit can continue.
-    resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
-        result equals an uninterrupted fit with the same seed); a checkpoint of
-        other data or settings is refused.
+    %CHECKPOINT%
     device : str, default="auto"
         "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     mixed_precision : {"auto", "no", "fp16", "bf16"}, default="auto"
@@ -399,7 +394,7 @@ _TEXT2TEXT_ATTRIBUTES = """\
 def fill_doc(cls):
     """Put the shared parameter and attribute descriptions into ``cls``'s docstring."""
     cls.__doc__ = (
-        cls.__doc__.replace("    %TRAINING%\n", _TRAINING_DOC)
+        cls.__doc__.replace("    %TRAINING%\n", _TRAINING_DOC.replace("    %CHECKPOINT%\n", CHECKPOINT_DOC))
         .replace("    %MODEL%\n", _MODEL_DOC)
         .replace("    %ATTRIBUTES%\n", _TEXT2TEXT_ATTRIBUTES)
     )

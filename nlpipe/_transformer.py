@@ -247,6 +247,24 @@ class _TransformerBase(BaseTextEstimator):
         return neural.load_backbone(path, self._task, **head), neural.load_tokenizer(path)
 
 
+# Docstring entries of the checkpoint parameters every fine-tuned estimator has.
+CHECKPOINT_DOC = """\
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state there after every epoch (one file,
+        replaced each epoch), so an interrupted fit can continue.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
+        result equals an uninterrupted fit with the same seed); a checkpoint of
+        other data or settings is refused.
+"""
+
+
+def fill_checkpoint_doc(cls):
+    """Put the checkpoint parameters' descriptions where ``cls``'s docstring says ``%CHECKPOINT%``."""
+    cls.__doc__ = cls.__doc__.replace("    %CHECKPOINT%\n", CHECKPOINT_DOC)
+    return cls
+
+
 # The shared loop's settings: every fine-tuned estimator takes these parameters.
 TRAINING_CONSTRAINTS = {
     "epochs": [Interval(numbers.Integral, 1, None)],

@@ -7,9 +7,10 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 
 from ..base import Options, check_classification_targets, check_texts, label_lists_to_indicator
-from .._transformer import _FineTunedBase
+from .._transformer import _FineTunedBase, fill_checkpoint_doc
 
 
+@fill_checkpoint_doc
 class TransformerClassifier(ClassifierMixin, _FineTunedBase):
     """Fine-tune a pretrained transformer for binary, multiclass or multilabel text classification.
 
@@ -46,13 +47,7 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
         after every epoch; the best epoch's weights are kept.
     early_stopping_patience : int or None, default=None
         With a validation split, stop after this many epochs without improvement.
-    checkpoint_dir : str, path-like or None, default=None
-        Save the whole training state there after every epoch (one file,
-        replaced each epoch), so an interrupted fit can continue.
-    resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
-        result equals an uninterrupted fit with the same seed); a checkpoint of
-        other data or settings is refused.
+    %CHECKPOINT%
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss (single-label problems).
     pooling : {"cls", "mean", "auto"}, default="cls"

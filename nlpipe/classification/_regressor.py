@@ -4,9 +4,10 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from ..base import check_regression_targets, check_texts
-from .._transformer import _FineTunedBase
+from .._transformer import _FineTunedBase, fill_checkpoint_doc
 
 
+@fill_checkpoint_doc
 class TransformerRegressor(RegressorMixin, _FineTunedBase):
     """Fine-tune a pretrained transformer to predict one or several numbers per text.
 
@@ -38,13 +39,7 @@ class TransformerRegressor(RegressorMixin, _FineTunedBase):
         Hold-out fraction for the validation loss; the best epoch is kept.
     early_stopping_patience : int or None, default=None
         Epochs without improvement before stopping (needs a validation split).
-    checkpoint_dir : str, path-like or None, default=None
-        Save the whole training state there after every epoch (one file,
-        replaced each epoch), so an interrupted fit can continue.
-    resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
-        result equals an uninterrupted fit with the same seed); a checkpoint of
-        other data or settings is refused.
+    %CHECKPOINT%
     pooling : {"cls", "mean", "auto"}, default="cls"
         What the head reads: "cls" is the architecture's own head ([CLS] pooler for
         BERT), as ``AutoModelForSequenceClassification`` and ``pipeline()`` run it;
