@@ -94,6 +94,9 @@ class _TransformerBase(BaseTextEstimator):
     # ---------------------------------------------------------------- inference
     def _forward(self, model, batch):
         if self.__dict__.get("pooling_") == "mean":
+            if hasattr(model, "module"):  # a DistributedDataParallel wrapper
+                raise ValueError("pooling='mean' does not run under torchrun yet (its head bypasses the "
+                                 "DistributedDataParallel forward); use pooling='cls' for data-parallel fits.")
             return _neural().mean_pooled_logits(model, batch)
         return model(**batch).logits
 

@@ -77,3 +77,31 @@ def test_workers_run_torch_on_their_share_of_the_cores(dask_client):
     pytest.importorskip("torch")
     threads = dask_client.run(lambda: __import__("torch").get_num_threads())
     assert all(n == 1 for n in threads.values()), threads  # 1 thread per worker: no oversubscription
+
+
+# -------------------------------------------------------------- data-parallel fine-tuning
+def test_two_process_ddp_fit_matches_one_process_with_the_doubled_batch(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    from nlpipe.testing import make_tiny_backbone
+
+    with socket.socket() as s:  # a free loopback port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "proba.npy"
+    script = Path(__file__).with_name("ddp_fit.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+           f"--master_port={port}", str(script), str(out), "4"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    single = nlpipe.TransformerClassifier(model=make_tiny_backbone(), epochs=2, batch_size=8, learning_rate=3e-3,
+                                          verbose=0, random_state=0).fit(X, y)
+    np.testing.assert_allclose(np.load(out), single.predict_proba(X), atol=1e-4)

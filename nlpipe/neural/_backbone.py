@@ -21,7 +21,9 @@ def resolve_device(device):
     """
     if device == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            # Under torchrun every process takes the GPU of its local rank, not all cuda:0.
+            local_rank = os.environ.get("LOCAL_RANK")
+            return torch.device(f"cuda:{int(local_rank)}" if local_rank is not None else "cuda")
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
             return torch.device("mps")

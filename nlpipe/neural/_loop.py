@@ -152,6 +152,22 @@ def _load_checkpoint(path, fingerprint):
     return state
 
 
+def _distributed(device):
+    """``(rank, world_size)``; joins the process group that ``torchrun`` describes in the environment.
+
+    gloo on CPU, nccl on CUDA. ``(0, 1)`` outside torchrun.
+    """
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        return 0, 1
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return 0, 1
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
 def _decay_groups(model, weight_decay):
     # Biases and norm weights (1-D) are not decayed, as in BERT's original recipe.
     decay, no_decay = [], []
@@ -222,12 +238,22 @@ def train(
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    rank, world = _distributed(device)
+    # Data parallel: every process draws the same shuffled batches of world x batch_size rows and
+    # trains on its own slice of each (a DistributedSampler that keeps length grouping); DDP averages
+    # the gradients, so N processes follow one process with an N-times larger batch.
+    global_batch = batch_size * world
     rng = np.random.default_rng(seed)
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    n_batches = math.ceil(len(ids) / batch_size)
+    n_batches = math.ceil(len(ids) / global_batch)
     steps_per_epoch = math.ceil(n_batches / gradient_accumulation_steps)
     total_steps = max(1, steps_per_epoch * epochs)
     optimizer = torch.optim.AdamW(_decay_groups(model, weight_decay), lr=learning_rate)
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
 
@@ -261,13 +287,18 @@ def train(
     try:
         for epoch in range(start_epoch, epochs):
             model.train()
-            batches = _length_grouped_batches(lengths, batch_size, rng)
+            batches = _length_grouped_batches(lengths, global_batch, rng)
+            if world > 1:
+                # Every rank needs a share of every batch (an empty one would leave DDP waiting):
+                # a short last batch is topped up with its first rows.
+                batches = [np.concatenate([b, b[: -len(b) % world]]) if len(b) % world else b for b in batches]
+                batches = [b[rank::world] for b in batches]
             running, seen = 0.0, 0
             optimizer.zero_grad(set_to_none=True)
             for b, idx in enumerate(batches):
                 batch = collate([ids[i] for i in idx], pad_id, device, token_types=_rows(token_types, idx))
                 with _autocast(device, amp_dtype):
-                    value = loss(model, batch, _take(targets, idx, device))
+                    value = loss(net, batch, _take(targets, idx, device))
                 running += value.item() * len(idx)
                 seen += len(idx)
                 value = value / gradient_accumulation_steps
@@ -301,7 +332,7 @@ def train(
                     bad_epochs += 1
             history.append(record)
             logger.info("epoch %d: %s", epoch + 1, record)
-            if checkpoint is not None:
+            if checkpoint is not None and rank == 0:  # one writer; the other ranks hold the same state
                 _save_checkpoint(checkpoint, {
                     "fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -317,7 +348,7 @@ def train(
     finally:
         bar.close()
         # Optimizer state is twice the model's size: drop it before returning.
-        del optimizer, scheduler, scaler
+        del optimizer, scheduler, scaler, net
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
