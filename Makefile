@@ -41,6 +41,7 @@ bench: $(VENV)/.dev
 	-$(PY) benchmarks/compression.py
 	-$(PY) benchmarks/distillation.py
 	$(PY) benchmarks/fuzz.py --seconds 60
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
