@@ -303,6 +303,12 @@ class _TextToTextBase(_TransformerBase):
             out[i] = text
         return out
 
+    def __sklearn_tags__(self):
+        # y is optional: fit(X) alone loads the model for zero-shot use.
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
+
     # ----------------------------------------------------------- persistence
     def _packed_task(self):
         return self.architecture_

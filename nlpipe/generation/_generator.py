@@ -206,8 +206,3 @@ class TextGenerator(_TextToTextBase):
         docs, _ = self._inputs(X)
         refs = self._targets(y, len(docs))
         return rouge(refs, self.predict(docs), rouge_types=["rougeL"])["rougeL"]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        return tags

@@ -275,8 +275,3 @@ class Translator(_TextToTextBase):
         texts = check_texts(X)
         refs = self._targets(y, len(texts))
         return bleu(refs, self.predict(texts))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        return tags

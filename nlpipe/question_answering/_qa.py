@@ -571,12 +571,6 @@ class QuestionAnswerer(_TextToTextBase):
         golds = _gold_answers(y, len(questions))
         return squad(golds, self.predict(X))["f1"]
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        tags.input_tags.two_d_array = False
-        return tags
-
     # ----------------------------------------------------------- persistence
     def _packed_task(self):
         return "question-answering" if self.mode == "extractive" else self.architecture_
