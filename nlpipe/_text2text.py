@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .base import Interval, Options, check_texts
+from .base import Interval, Options, _fitted_attributes, check_texts
 from ._transformer import (
     CHECKPOINT_DOC,
     TRAINING_CONSTRAINTS,
@@ -41,10 +41,6 @@ TEXT2TEXT_CONSTRAINTS = {
     "generation_kwargs": [None, dict],
     "target_max_length": [Interval(numbers.Integral, 1, None)],
 }
-
-
-def _fitted_names(est):
-    return [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
 
 
 class _TextToTextBase(_TransformerBase):
@@ -208,30 +204,24 @@ class _TextToTextBase(_TransformerBase):
         refs = self._targets(y, len(docs)) if y is not None else None
         neural = _neural()
         self._release()
-        for name in _fitted_names(self):
+        for name in _fitted_attributes(self):  # start from scratch: nothing of a previous fit stays
             del self.__dict__[name]
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = neural.resolve_device(self.device)
-        try:
-            with neural.seeded(seed, device):
-                with neural.quiet_transformers(self.verbose):
-                    model, tokenizer, self.architecture_ = neural.load_generator(
-                        os.fspath(self.model), self.architecture, self.model_kwargs
-                    )
-                self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
-                self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
-                self._after_load(model, tokenizer)
-                self._resolve_prompt(tokenizer)
-                before, after = self._frame()
-                self._budget(before, after, self._reserve())  # fail now, not in predict, when the prompt leaves no room
-                self.history_ = []
-                if refs is not None and self.epochs > 0:
-                    self._fine_tune(neural, docs, fields, refs, seed)
-        except BaseException:
-            # A failed or interrupted fit leaves an unfitted estimator, not a half-fitted one.
-            for name in _fitted_names(self):
-                del self.__dict__[name]
-            raise
+        with neural.seeded(seed, device):
+            with neural.quiet_transformers(self.verbose):
+                model, tokenizer, self.architecture_ = neural.load_generator(
+                    os.fspath(self.model), self.architecture, self.model_kwargs
+                )
+            self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
+            self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
+            self._after_load(model, tokenizer)
+            self._resolve_prompt(tokenizer)
+            before, after = self._frame()
+            self._budget(before, after, self._reserve())  # fail now, not in predict, when the prompt leaves no room
+            self.history_ = []
+            if refs is not None and self.epochs > 0:
+                self._fine_tune(neural, docs, fields, refs, seed)
         return self
 
     def _training_pairs(self, neural, docs, fields, refs):

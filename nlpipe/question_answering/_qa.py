@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Interval, Options, check_texts
+from ..base import Interval, Options, _fitted_attributes, check_texts
 from .._text2text import TEXT2TEXT_CONSTRAINTS, _TextToTextBase, fill_doc
 from .._transformer import _neural, _TransformerBase, split_validation, training_kwargs
 
@@ -249,6 +249,7 @@ class QuestionAnswerer(_TextToTextBase):
         "allow_no_answer": ["boolean"],
     }
     _nlpipe_task = "question-answering"
+    _task = "question-answering"  # the head _load_pretrained puts on the encoder (extractive mode)
 
     def __init__(
         self,
@@ -354,29 +355,22 @@ class QuestionAnswerer(_TextToTextBase):
                        for i, ((t, s), c) in enumerate(zip(answers, contexts))]
         neural = _neural()
         self._release()
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+        for name in _fitted_attributes(self):  # start from scratch: nothing of a previous fit stays
             del self.__dict__[name]
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = neural.resolve_device(self.device)
-        try:
-            with neural.seeded(seed, device):
-                model, tokenizer = self._load_pretrained(neural, device)
-                if not getattr(tokenizer, "is_fast", False):
-                    raise ValueError(f"Extractive question answering needs a fast tokenizer (character offsets); "
-                                     f"{type(tokenizer).__name__} of model={self.model!r} is not one.")
-                self.model_, self.tokenizer_, self.device_ = model, tokenizer, device
-                self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
-                self._windows(["?"], ["."])  # fail now, not in predict, when the window is too small
-                self.history_ = []
-                if answers is not None and self.epochs > 0:
-                    self._fine_tune_spans(neural, questions, contexts, answers, seed)
-        except BaseException:
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-                del self.__dict__[name]
-            raise
+        with neural.seeded(seed, device):
+            model, tokenizer = self._load_pretrained(neural, device)
+            if not getattr(tokenizer, "is_fast", False):
+                raise ValueError(f"Extractive question answering needs a fast tokenizer (character offsets); "
+                                 f"{type(tokenizer).__name__} of model={self.model!r} is not one.")
+            self.model_, self.tokenizer_, self.device_ = model, tokenizer, device
+            self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
+            self._windows(["?"], ["."])  # fail now, not in predict, when the window is too small
+            self.history_ = []
+            if answers is not None and self.epochs > 0:
+                self._fine_tune_spans(neural, questions, contexts, answers, seed)
         return self
-
-    _task = "question-answering"
 
     def _windows(self, questions, contexts):
         """Tokenized (question, passage window) pairs with offsets; long passages give several windows."""
