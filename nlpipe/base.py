@@ -53,6 +53,16 @@ class Interval:
         Bounds; None means unbounded.
     closed : {"both", "left", "right", "neither"}, default="both"
         Which bounds are included.
+
+    Examples
+    --------
+    >>> import numbers
+    >>> from nlpipe.base import Interval
+    >>> alpha = Interval(numbers.Real, 0, 1, closed="right")
+    >>> alpha.is_satisfied_by(0.5), alpha.is_satisfied_by(0), alpha.is_satisfied_by(True)
+    (True, False, False)
+    >>> print(alpha)
+    a float in the range (0, 1]
     """
 
     def __init__(self, type, left, right, *, closed="both"):
@@ -90,6 +100,15 @@ class Options:
     ----------
     options : iterable
         The accepted values.
+
+    Examples
+    --------
+    >>> from nlpipe.base import Options
+    >>> penalty = Options(["l1", "l2"])
+    >>> penalty.is_satisfied_by("l2"), penalty.is_satisfied_by("elasticnet"), penalty.is_satisfied_by(["l1"])
+    (True, False, False)
+    >>> print(penalty)
+    one of {'l1', 'l2'}
     """
 
     def __init__(self, options):
@@ -112,6 +131,16 @@ class HasMethods:
     ----------
     methods : list of str
         Method names the object must have.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import CountVectorizer
+    >>> from nlpipe.base import HasMethods
+    >>> vectorizer = HasMethods(["fit", "transform"])
+    >>> vectorizer.is_satisfied_by(CountVectorizer()), vectorizer.is_satisfied_by("tfidf")
+    (True, False)
+    >>> print(vectorizer)
+    an object implementing 'fit', 'transform'
     """
 
     def __init__(self, methods):
@@ -125,7 +154,14 @@ class HasMethods:
 
 
 class NgramRange:
-    """A ``(min_n, max_n)`` tuple of ints with ``1 <= min_n <= max_n``."""
+    """A ``(min_n, max_n)`` tuple of ints with ``1 <= min_n <= max_n``.
+
+    Examples
+    --------
+    >>> from nlpipe.base import NgramRange
+    >>> [NgramRange().is_satisfied_by(v) for v in [(1, 2), (2, 1), [1, 2], (0, 1)]]
+    [True, False, False, False]
+    """
 
     def is_satisfied_by(self, value):
         return (
@@ -180,6 +216,17 @@ def validate_params(estimator):
     ------
     InvalidParameterError
         Naming the parameter, the estimator, what is allowed and what was given.
+
+    Examples
+    --------
+    >>> from nlpipe import TfidfSVMClassifier
+    >>> from nlpipe.base import validate_params
+    >>> validate_params(TfidfSVMClassifier(C=0.5))  # silent when every value is allowed
+    >>> validate_params(TfidfSVMClassifier(ngram_range=[1, 2]))  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    nlpipe.exceptions.InvalidParameterError: The 'ngram_range' parameter of TfidfSVMClassifier must be
+    a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n. Got [1, 2] instead.
     """
     table = type(estimator)._parameter_constraints
     name = type(estimator).__name__
@@ -356,6 +403,19 @@ def check_classification_targets(y, n_samples, *, name="y"):
         The labels, ready for fitting.
     kind : {"single", "lists", "indicator"}
         Single-label, multilabel as label collections, or multilabel indicator.
+
+    Examples
+    --------
+    >>> from nlpipe.base import check_classification_targets
+    >>> y, kind = check_classification_targets(["pos", "neg", "pos"], 3)
+    >>> y.tolist(), kind
+    (['pos', 'neg', 'pos'], 'single')
+    >>> check_classification_targets([["sport"], ["sport", "politics"], []], 3)
+    ([('sport',), ('politics', 'sport'), ()], 'lists')
+    >>> check_classification_targets(["pos", "neg"], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: X and y have different lengths: 3 texts but 2 labels.
     """
     if y is None:
         raise ValueError(f"This estimator requires {name} to be passed, but {name} is None.")
@@ -437,6 +497,17 @@ def check_regression_targets(y, n_samples, *, name="y"):
     y : ndarray of float64, shape (n_samples, n_outputs)
     was_1d : bool
         Whether ``y`` was one-dimensional (predictions then are too).
+
+    Examples
+    --------
+    >>> from nlpipe.base import check_regression_targets
+    >>> y, was_1d = check_regression_targets([0.5, 1, 0.25], 3)
+    >>> y.tolist(), was_1d
+    ([[0.5], [1.0], [0.25]], True)
+    >>> check_regression_targets([0.5, None], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: y[1] is a missing value (None); every sample needs a target.
     """
     if y is None:
         raise ValueError(f"This estimator requires {name} to be passed, but {name} is None.")
@@ -470,6 +541,40 @@ def label_lists_to_indicator(binarizer, y, n_samples, *, name="y"):
 
     Labels never seen in fit are an error: the binarizer would drop them and
     inflate any score computed from the result.
+
+    Parameters
+    ----------
+    binarizer : sklearn.preprocessing.MultiLabelBinarizer
+        Fitted on the label lists given to ``fit``.
+    y : sequence of label lists
+        One list (or tuple, set) of labels per sample.
+    n_samples : int
+        Number of texts the labels go with.
+    name : str, default="y"
+        Name used in error messages.
+
+    Returns
+    -------
+    indicator : ndarray of shape (n_samples, n_classes)
+        0/1 matrix with columns in the order of ``binarizer.classes_``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not label lists, or holds a label never seen in fit.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import MultiLabelBinarizer
+    >>> from nlpipe.base import label_lists_to_indicator
+    >>> binarizer = MultiLabelBinarizer().fit([["sport", "politics"], ["tech"]])
+    >>> label_lists_to_indicator(binarizer, [["tech"], ["sport", "tech"]], 2)
+    array([[0, 0, 1],
+           [0, 1, 1]])
+    >>> label_lists_to_indicator(binarizer, [["music"]], 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: y holds labels never seen in fit: ['music']
     """
     y, kind = check_classification_targets(y, n_samples, name=name)
     if kind != "lists":
@@ -521,6 +626,39 @@ class BaseTextEstimator(BaseEstimator):
     first thing in ``fit``; ``__init__`` only stores its keyword arguments. Every
     subclass's ``fit`` is all-or-nothing: when it raises (or is interrupted) the
     estimator is left unfitted.
+
+    Examples
+    --------
+    A minimal text transformer on this base:
+
+    >>> import numbers
+    >>> from nlpipe.base import BaseTextEstimator, Interval, check_texts
+    >>> class Shouter(BaseTextEstimator):
+    ...     _parameter_constraints = {"times": [Interval(numbers.Integral, 1, None)]}
+    ...
+    ...     def __init__(self, times=1):
+    ...         self.times = times
+    ...
+    ...     def fit(self, X, y=None):
+    ...         self._validate_params()
+    ...         self.n_texts_ = len(check_texts(X))
+    ...         return self
+    ...
+    ...     def transform(self, X):
+    ...         return [text.upper() + "!" * self.times for text in check_texts(X)]
+    >>> Shouter(times=2).fit(["hi"]).transform(["hello", "bye"])
+    ['HELLO!!', 'BYE!!']
+    >>> Shouter(times=0).fit(["hi"])
+    Traceback (most recent call last):
+    ...
+    nlpipe.exceptions.InvalidParameterError: The 'times' parameter of Shouter must be an int in the range [1, inf]. Got 0 instead.
+    >>> shouter = Shouter().fit(["hi"])
+    >>> shouter.fit([None])  # a failed fit leaves no state of an earlier one behind
+    Traceback (most recent call last):
+    ...
+    ValueError: X[0] is a missing value (None); every sample must be a str. Drop or fill missing texts first (empty strings are valid).
+    >>> hasattr(shouter, "n_texts_")
+    False
     """
 
     _parameter_constraints: dict = {}
