@@ -7,6 +7,31 @@ Nothing here downloads. The benchmark sets are read from a folder laid out as
 Every ``load_*`` function returns ``(X, y)`` -- ``X`` a list of str, ``y`` a
 numpy array -- or, with ``as_frame=True``, the whole table as a
 :class:`pandas.DataFrame` with every column the file has.
+
+Examples
+--------
+The SMS Spam Collection ships with nlpipe:
+
+>>> from nlpipe.datasets import load_sms_spam
+>>> X, y = load_sms_spam(split="train")
+>>> len(X), y[:3].tolist()
+(4460, ['ham', 'spam', 'ham'])
+
+The benchmark sets are read from ``data_home`` (here a temporary folder holding
+a two-row ``imdb/train.csv``, set through ``NLPIPE_DATA``):
+
+>>> import os, tempfile
+>>> from pathlib import Path
+>>> from unittest import mock
+>>> from nlpipe.datasets import load_imdb
+>>> with tempfile.TemporaryDirectory() as home:
+...     Path(home, "imdb").mkdir()
+...     _ = Path(home, "imdb", "train.csv").write_text(
+...         "text,label,rating,file\\nA joy to watch.,pos,9,0_9.txt\\nDull and long.,neg,2,1_2.txt\\n")
+...     with mock.patch.dict(os.environ, {"NLPIPE_DATA": home}):
+...         X, y = load_imdb("train")
+>>> X, y.tolist()
+(['A joy to watch.', 'Dull and long.'], ['pos', 'neg'])
 """
 
 import os
@@ -49,6 +74,24 @@ def get_data_home(data_home=None):
     ------
     FileNotFoundError
         If neither is set, or the folder does not exist.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> from unittest import mock
+    >>> from nlpipe.datasets import get_data_home
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     given = get_data_home(home)
+    ...     with mock.patch.dict(os.environ, {"NLPIPE_DATA": home}):
+    ...         from_env = get_data_home()
+    >>> given == from_env == Path(home)
+    True
+    >>> with mock.patch.dict(os.environ, {"NLPIPE_DATA": ""}):
+    ...     get_data_home()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No data folder given: pass data_home=... or set the NLPIPE_DATA environment variable ...
     """
     if data_home is None:
         data_home = os.environ.get("NLPIPE_DATA")
@@ -153,6 +196,25 @@ def load_sst2(split="train", *, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of int
         Unless ``as_frame``, which returns a pandas.DataFrame.
+
+    Examples
+    --------
+    The files are tab-separated, with a header: ``<data_home>/sst2/train.tsv`` and
+    ``dev.tsv`` hold ``text`` and ``label``, ``test_unlabeled.tsv`` ``id`` and ``text``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_sst2
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "sst2").mkdir()
+    ...     _ = Path(home, "sst2", "dev.tsv").write_text("text\\tlabel\\na charming journey .\\t1\\nno wit , only gags\\t0\\n")
+    ...     _ = Path(home, "sst2", "test_unlabeled.tsv").write_text("id\\ttext\\n0\\tuneasy mishmash .\\n")
+    ...     X, y = load_sst2("dev", data_home=home)
+    ...     X_test, y_test = load_sst2("test_unlabeled", data_home=home)
+    >>> X, y.tolist()
+    (['a charming journey .', 'no wit , only gags'], [1, 0])
+    >>> X_test, y_test
+    (['uneasy mishmash .'], None)
     """
     files = {"train": "train.tsv", "dev": "dev.tsv", "test_unlabeled": "test_unlabeled.tsv"}
     return _load("sst2", files, split, data_home=data_home, as_frame=as_frame)
@@ -174,6 +236,24 @@ def load_20newsgroups(split="train", *, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of str
         Posts and newsgroup names, unless ``as_frame``.
+
+    Examples
+    --------
+    ``<data_home>/20newsgroups/train.csv`` and ``test.csv``, with a header:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_20newsgroups
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "20newsgroups").mkdir()
+    ...     _ = Path(home, "20newsgroups", "test.csv").write_text(
+    ...         'text,label,label_id,doc_id\\n"Subject: orbit\\n\\nThe launch slipped.",sci.space,14,7\\n')
+    ...     X, y = load_20newsgroups("test", data_home=home)
+    ...     frame = load_20newsgroups("test", data_home=home, as_frame=True)
+    >>> X, y.tolist()
+    (['Subject: orbit\\n\\nThe launch slipped.'], ['sci.space'])
+    >>> list(frame.columns)
+    ['text', 'label', 'label_id', 'doc_id']
     """
     files = {"train": "train.csv", "test": "test.csv"}
     return _load("20newsgroups", files, split, data_home=data_home, as_frame=as_frame)
@@ -195,6 +275,21 @@ def load_imdb(split="train", *, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of str
         Reviews and labels, unless ``as_frame``.
+
+    Examples
+    --------
+    ``<data_home>/imdb/train.csv`` and ``test.csv``, with a header:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_imdb
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "imdb").mkdir()
+    ...     _ = Path(home, "imdb", "test.csv").write_text(
+    ...         "text,label,rating,file\\nA joy to watch.,pos,9,0_9.txt\\nDull and long.,neg,2,1_2.txt\\n")
+    ...     X, y = load_imdb("test", data_home=home)
+    >>> X, y.tolist()
+    (['A joy to watch.', 'Dull and long.'], ['pos', 'neg'])
     """
     files = {"train": "train.csv", "test": "test.csv"}
     return _load("imdb", files, split, data_home=data_home, as_frame=as_frame)
@@ -216,6 +311,21 @@ def load_ag_news(split="train", *, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of str
         Descriptions and topic names, unless ``as_frame``.
+
+    Examples
+    --------
+    ``<data_home>/ag_news/train_subset.csv`` and ``test.csv``, with a header:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_ag_news
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "ag_news").mkdir()
+    ...     _ = Path(home, "ag_news", "train_subset.csv").write_text(
+    ...         "text,label,label_id\\nShares rose after the report.,Business,2\\nThe striker scored twice.,Sports,1\\n")
+    ...     X, y = load_ag_news(data_home=home)
+    >>> X, y.tolist()
+    (['Shares rose after the report.', 'The striker scored twice.'], ['Business', 'Sports'])
     """
     files = {"train": "train_subset.csv", "test": "test.csv"}
     return _load("ag_news", files, split, data_home=data_home, as_frame=as_frame)
@@ -239,6 +349,21 @@ def load_emoint(split="train", *, emotion=None, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of float
         Tweets and intensities, unless ``as_frame``.
+
+    Examples
+    --------
+    ``<data_home>/emoint2017/train.csv`` and ``dev.csv``, with a header:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_emoint
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "emoint2017").mkdir()
+    ...     _ = Path(home, "emoint2017", "train.csv").write_text(
+    ...         "text,intensity,emotion,id\\nSo angry right now,0.8,anger,10000\\nWhat a lovely day,0.6,joy,30000\\n")
+    ...     X, y = load_emoint(emotion="anger", data_home=home)
+    >>> X, y.tolist()
+    (['So angry right now'], [0.8])
     """
     emotions = ("anger", "fear", "joy", "sadness")
     if emotion is not None and emotion not in emotions:
@@ -267,6 +392,21 @@ def load_cnn_dailymail(split="dev", *, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of str
         Articles and reference summaries (one sentence per line), unless ``as_frame``.
+
+    Examples
+    --------
+    ``<data_home>/cnn_dailymail/dev_sample.jsonl``, one JSON object per line:
+
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_cnn_dailymail
+    >>> row = {"id": "000003", "article": "( cnn ) the river rose . people left .", "summary": "the river rose ."}
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "cnn_dailymail").mkdir()
+    ...     _ = Path(home, "cnn_dailymail", "dev_sample.jsonl").write_text(json.dumps(row) + "\\n")
+    ...     X, y = load_cnn_dailymail(data_home=home)
+    >>> X, y.tolist()
+    (['( cnn ) the river rose . people left .'], ['the river rose .'])
     """
     files = {"dev": "dev_sample.jsonl"}
     return _load(
@@ -291,6 +431,21 @@ def load_chnsenticorp(split="train", *, data_home=None, as_frame=False):
     -------
     X, y : list of str, ndarray of int
         Reviews and labels, unless ``as_frame``.
+
+    Examples
+    --------
+    ``<data_home>/chnsenticorp/train.csv`` and ``dev.csv`` (UTF-8), with a header:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.datasets import load_chnsenticorp
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     Path(home, "chnsenticorp").mkdir()
+    ...     _ = Path(home, "chnsenticorp", "train.csv").write_text(
+    ...         "text,label\\n酒店很干净，服务很好。,1\\n房间太小了。,0\\n", encoding="utf-8")
+    ...     X, y = load_chnsenticorp(data_home=home)
+    >>> X, y.tolist()
+    (['酒店很干净，服务很好。', '房间太小了。'], [1, 0])
     """
     files = {"train": "train.csv", "dev": "dev.csv"}
     return _load("chnsenticorp", files, split, data_home=data_home, as_frame=as_frame)
