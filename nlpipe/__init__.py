@@ -2,6 +2,26 @@
 
 Public names load lazily (PEP 562), so ``import nlpipe`` stays cheap and never
 imports torch, transformers or spaCy; those load inside the code that needs them.
+
+``__version__`` is the version of the package (a PEP 440 string); pickled
+estimators are stamped with it, and unpickling one under another version warns
+with :class:`nlpipe.exceptions.InconsistentVersionWarning`.
+
+Examples
+--------
+>>> import pickle
+>>> import nlpipe
+>>> X = ["free prize now", "win cash now", "see you at lunch", "lunch at noon?"] * 3
+>>> y = ["spam", "spam", "ham", "ham"] * 3
+>>> clf = nlpipe.TfidfSVMClassifier(random_state=0).fit(X, y)
+>>> clf.predict(["win a prize", "lunch?"]).tolist()
+['spam', 'ham']
+>>> nlpipe.__version__[0].isdigit()
+True
+>>> clf.__getstate__()["_nlpipe_version"] == nlpipe.__version__
+True
+>>> pickle.loads(pickle.dumps(clf)).predict(["cash now"]).tolist()
+['spam']
 """
 
 import importlib
