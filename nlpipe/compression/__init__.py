@@ -1,5 +1,7 @@
 """Compression of fitted models as pipeline steps: ``transform(model)`` returns a smaller fitted copy.
 
+Examples
+--------
 >>> from sklearn.pipeline import make_pipeline
 >>> from nlpipe import TfidfSVMClassifier
 >>> from nlpipe.compression import Pruner, Quantizer

@@ -1,0 +1,158 @@
+"""Griffe extension for nlpipe's API pages (loaded by mkdocstrings, see mkdocs.yml).
+
+* Docstrings completed at import time: the text-to-text estimators (``fill_doc``) and the transformer
+  estimators (``__init_subclass__``) put shared parameter descriptions where their source docstring
+  says ``%TRAINING%`` / ``%CHECKPOINT%``. Griffe reads the source, so for those classes the docstring
+  is taken from the imported class instead. Nothing else is imported (torch is not needed).
+* numpydoc types are kept as written. Griffe reads ``str or path-like`` or ``{"auto"} or bool`` as
+  Python expressions (shown as ``str or path - like``, or cut to ``"auto"``); each documented
+  parameter, attribute and return value gets its type text from the docstring again, and its default
+  from the signature.
+* numpydoc "See Also" sections: griffe renders them as a block of plain text, entries run together.
+  Each ``name : description`` entry becomes a list item, the name a link to its API entry when
+  nlpipe documents it.
+"""
+
+import importlib
+import inspect
+import re
+
+import griffe
+
+_PLACEHOLDER = re.compile(r"%[A-Z]+%")
+_HEADER = re.compile(r"^-{3,}$")
+_ITEM = re.compile(r"^(?P<names>\*{0,2}\w+(?:, \*{0,2}\w+)*) : (?P<type>.+)$")
+_DEFAULT = re.compile(r",\s+default(?: |: |=)(?P<default>.+)$")
+_SECTIONS = {"parameters", "other parameters", "attributes", "returns", "yields", "receives"}
+_SEE_ALSO = re.compile(r"^See Also\n-{3,}\n(?P<body>.*?)(?=\n\n\S[^\n]*\n-{3,}\n|\Z)", re.S | re.M)
+
+
+def _top_level_names():
+    nlpipe = importlib.import_module("nlpipe")  # cheap: names load lazily
+    return {name: f"{module}.{name}" for name, module in nlpipe._LAZY.items()}
+
+
+class NlpipeDocstrings(griffe.Extension):
+    def on_package(self, *, pkg, **kwargs):
+        if pkg.name != "nlpipe":
+            return
+        self._pkg = pkg
+        # nlpipe's top-level names are loaded lazily (PEP 562), which static analysis cannot see:
+        # declare them as the aliases they are at run time, so `::: nlpipe.save` works.
+        for name, path in _top_level_names().items():
+            if name not in pkg.members:
+                pkg.set_member(name, griffe.Alias(name, path, parent=pkg))
+        self._documented = self._documented_paths(pkg)
+        for obj in self._walk(pkg, set()):
+            if obj.docstring is None:
+                continue
+            if obj.is_class and _PLACEHOLDER.search(obj.docstring.value):
+                runtime = griffe.dynamic_import(obj.path)
+                obj.docstring.value = inspect.cleandoc(runtime.__doc__)
+            if "See Also" in obj.docstring.value:
+                obj.docstring.value = _SEE_ALSO.sub(lambda m: self._see_also(m, obj), obj.docstring.value)
+            self._raw_types(obj)
+
+    @staticmethod
+    def _raw_types(obj):
+        """Put the docstring's own type text (and the signature's defaults) into the parsed sections."""
+        raw, section = {}, None
+        lines = obj.docstring.value.split("\n")
+        for i, line in enumerate(lines):
+            if line.strip() and i + 1 < len(lines) and _HEADER.match(lines[i + 1].strip()):
+                section = line.strip().lower().replace(" ", "_")
+                continue
+            match = _ITEM.match(line)
+            if section and match:
+                kind = match["type"]
+                default = _DEFAULT.search(kind)
+                kind = _DEFAULT.sub("", kind).removesuffix(", optional")
+                for name in match["names"].split(", "):
+                    raw[section, name.lstrip("*")] = (kind, default["default"] if default else None)
+        if not raw:
+            return
+        try:
+            parameters = obj.parameters if (obj.is_function or obj.is_class) else None
+        except Exception:  # noqa: BLE001 - a class whose __init__ griffe cannot see
+            parameters = None
+        for sec in obj.docstring.parsed:
+            title = sec.kind.value
+            if title.replace("_", " ") not in _SECTIONS or not isinstance(sec.value, list):
+                continue
+            for item in sec.value:
+                name = getattr(item, "name", None)
+                if (title, name) not in raw:
+                    continue
+                item.annotation, default = raw[title, name]
+                if title in ("parameters", "other_parameters"):
+                    if parameters is not None and name in parameters and parameters[name].default is not None:
+                        item.value = parameters[name].default
+                    elif default is not None:
+                        item.value = default
+
+    def _walk(self, obj, seen):
+        if obj.path in seen:
+            return
+        seen.add(obj.path)
+        yield obj
+        for member in obj.members.values():
+            if not member.is_alias:
+                yield from self._walk(member, seen)
+
+    @staticmethod
+    def _documented_paths(pkg):
+        """Canonical path -> the path the API pages document it under (public module + exported name)."""
+        out = {}
+        modules = [m for m in pkg.modules.values() if not m.name.startswith("_")] + [pkg]
+        for module in modules:
+            for name in module.exports or ():
+                member = module.members.get(name)
+                if member is None:
+                    continue
+                try:
+                    canonical = member.final_target.path if member.is_alias else member.path
+                except Exception:  # noqa: BLE001 - an alias to outside the package
+                    continue
+                out.setdefault(canonical, f"{module.path}.{name}")
+        return out
+
+    def _target(self, name, obj):
+        """The documented path of ``name`` as seen from ``obj``, or None."""
+        module = obj if obj.is_module else obj.module
+        scopes = [module.path, obj.parent.path if obj.parent else None, "nlpipe"]
+        candidates = [f"{scope}.{name}" for scope in scopes if scope] + [name]
+        for path in candidates:
+            if not path.startswith("nlpipe."):
+                continue
+            try:
+                target = self._pkg[path[len("nlpipe."):]]
+                if target.is_alias:
+                    target = target.final_target
+            except Exception:  # noqa: BLE001 - not found or not resolvable: try the next scope
+                continue
+            canonical = target.path
+            parts = canonical.split(".")
+            for cut in range(len(parts), 0, -1):  # the class of a method, ...
+                head = ".".join(parts[:cut])
+                if head in self._documented:
+                    return ".".join([self._documented[head], *parts[cut:]])
+        return None
+
+    def _see_also(self, match, obj):
+        entries = []
+        for line in match["body"].splitlines():
+            if not line.strip():
+                continue
+            if line[0].isspace() and entries:
+                entries[-1][1] += " " + line.strip()
+                continue
+            names, _, desc = line.partition(" : ")
+            entries.append([[n.strip() for n in names.split(",") if n.strip()], desc.strip()])
+        items = []
+        for names, desc in entries:
+            links = []
+            for name in names:
+                target = self._target(name, obj)
+                links.append(f"[`{name}`][{target}]" if target else f"`{name}`")
+            items.append(f"* {', '.join(links)}" + (f": {desc}" if desc else ""))
+        return "See Also\n--------\n" + "\n".join(items)
