@@ -46,6 +46,18 @@ LOADERS = {
 README_REFERENCE = {"20newsgroups": 0.862, "sst2": 0.826, "imdb": 0.907, "ag_news": 0.878}
 
 
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _same_settings_svm(est):
     return make_pipeline(
         TfidfVectorizer(ngram_range=est.ngram_range, min_df=est.min_df, max_df=est.max_df,
@@ -163,6 +175,26 @@ def render(rows, repeats, seconds):
     return "\n".join(lines) + "\n", ok_ratio and ok_equal and ok_default
 
 
+def json_rows(rows, rep):
+    """The rows of ``benchmarks/results/baselines.json`` (read by ``python -m benchmarks report``)."""
+    out = []
+    for r in rows:
+        setting, group, m = f"{r['dataset']}, {r['model']}", r["dataset"], r["model"]
+        out += [
+            rep.row(setting, f"nlpipe Tfidf{m}Classifier() defaults", "nlpipe", {"acc": rep.num(r["acc"], ".4f")},
+                    rep.num(r["t_ours"], ".2f"), note=f"time ratio nlpipe/raw {r['ratio']:.3f}", group=group,
+                    short=f"nlpipe {m}"),
+            rep.row(setting, "raw scikit-learn pipeline, same settings", "peer", {"acc": rep.num(r["acc_raw"], ".4f")},
+                    rep.num(r["t_raw"], ".2f"), note=f"same predictions: {'yes' if r['identical'] else 'NO'}",
+                    group=group, short=f"raw sklearn {m}"),
+            rep.row(setting, "scikit-learn defaults " + ("(TfidfVectorizer + LinearSVC)" if m == "SVM"
+                                                         else "(TfidfVectorizer + MultinomialNB)"), "peer",
+                    {"acc": rep.num(r["acc_def"], ".4f")}, rep.num(r["t_def"], ".2f"), note="one run, not interleaved",
+                    group=group, short=f"sklearn default {m}"),
+        ]
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
@@ -175,6 +207,8 @@ def main(argv=None):
     text, ok = render(rows, args.repeats, time.perf_counter() - t0)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
+    rep = _report()
+    rep.write_json(args.out, "baselines", json_rows(rows, rep), rep.command(__file__, argv))
     print(text)
     return 0 if ok else 1
 

@@ -179,6 +179,25 @@ def met(ok):
     return "" if ok is None else ("yes" if ok else "**no**")
 
 
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def json_table_rows(rep, setting, table):
+    """Rows of a ``nlpipe.compression.report`` table for the JSON results (read by ``python -m benchmarks report``)."""
+    return [rep.row(setting, name, "nlpipe", {"acc": rep.num(r["score"], ".4f"), "size": rep.num(r["size_ratio"], ".3f")},
+                    rep.num(r["ms_per_1000"], ",.1f"), note=f"speed-up {r['speedup']:.2f}x")
+            for name, r in table.iterrows()]
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -254,7 +273,8 @@ def main(argv=None):
     print(t_table.to_string(), flush=True)
 
     # 3. torchao on the same weights (interleaved with the fp32 and torch.ao int8 models)
-    ao_lines, ao_rows = [], []
+    ao_lines, ao_rows, ao_json = [], [], []
+    rep = _report()
     try:
         import torchao
         from torchao.utils import should_reduce_range
@@ -295,6 +315,10 @@ def main(argv=None):
                             f"{round(100 * (acc - acc0), 2) + 0.0:+.2f}",
                             f"{(preds[name] == preds['fp32 teacher']).mean():.4f}",
                             f"{convert_s[name]:.1f} s" if name in convert_s else "", size))
+            ao_json.append(rep.row("MiniLM int8: nlpipe Quantizer (torch.ao) vs torchao, interleaved", name,
+                                   "peer" if name in candidates else "nlpipe", {"acc": rep.num(acc, ".4f")},
+                                   rep.num(1000 * best[name] / n_dev * 1000, ",.1f"),
+                                   note=f"speed-up {best['fp32 teacher'] / best[name]:.2f}x"))
         print("\n".join(rows_md(["model", "ms / 1,000", "speed-up", "acc", "delta"], [r[:5] for r in ao_rows])),
               flush=True)
         ao_lines += [
@@ -460,6 +484,9 @@ def main(argv=None):
     text = "\n".join(lines)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    rep.write_json(out, "compression", json_table_rows(rep, "MiniLM on SST-2 dev (compression run)", t_table)
+                   + json_table_rows(rep, "TF-IDF+SVM on SST-2 dev (compression run)", s_table) + ao_json,
+                   rep.command(__file__, argv))
     print(text)
     return 0 if all(ok is None or bool(ok) for *_, ok in targets) else 1
 

@@ -169,6 +169,11 @@ def main(argv=None):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    rep = _bench._report()
+    rep.write_json(out, "distillation",
+                   _bench.json_table_rows(rep, "MiniLM teacher -> students (distillation run)", t_table)
+                   + _bench.json_table_rows(rep, "TF-IDF+SVM students (distillation run)", s_table),
+                   rep.command(__file__, argv))
     print(text)
     return 0 if all(ok is not False for *_, ok in targets) else 1
 

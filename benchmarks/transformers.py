@@ -83,6 +83,18 @@ def floor_forward(clf, texts, batch_size):
     return run
 
 
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
@@ -159,6 +171,7 @@ def main(argv=None):
     t_floor, _ = best_of(floor, args.repeats)
     hf_labels = np.array([int(r["label"]) if r["label"].isdigit() else r["label"] for r in hf_out])
     agree = float((hf_labels == clf.classes_[proba.argmax(1)]).mean())
+    hf_acc = float((hf_labels == np.asarray(y_dev)).mean())
     print(f"inference: nlpipe {t_ours:.2f} s, HF pipeline {t_hf:.2f} s, floor {t_floor:.2f} s", flush=True)
 
     # 3. pickle vs safetensors size
@@ -196,6 +209,7 @@ def main(argv=None):
         ("bare-forward floor", f"{n / t_floor:.0f} texts/s ({t_floor:.2f} s)", "", None),
         ("nlpipe time / floor", f"{t_ours / t_floor:.3f}", "<= 1.15", t_ours / t_floor <= 1.15),
         ("labels agree with HF pipeline", f"{agree:.4f}", "1.0", agree == 1.0),
+        ("SST-2 dev accuracy, HF pipeline", f"{hf_acc:.4f}", "", None),
         ("RSS after fits 1..5 (MiB)", ", ".join(f"{r:.0f}" for r in rss), "", None),
         ("RSS growth fit 1 -> 5", f"{100 * growth:+.1f}%", "<= 10%", growth <= 0.10),
         ("pickle / safetensors size", f"{pickled / 2**20:.1f} MiB / {weights / 2**20:.1f} MiB = "
@@ -228,6 +242,19 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
+    rep = _report()
+    setting = f"SST-2 dev ({n})"
+    rep.write_json(args.out, "transformers", [
+        rep.row(setting, f"nlpipe TransformerClassifier(pooling='cls'), seed {args.seeds[0]}", "nlpipe",
+                {"acc": rep.num(cls_acc, ".4f")}, rep.num(n / t_ours, ".0f"), short="nlpipe, cls head"),
+        rep.row(setting, f"nlpipe TransformerClassifier(pooling='{pooling}', LP-FT), mean of seeds", "nlpipe",
+                {"acc": rep.num(acc, ".4f")}, rep.num(n / t_default, ".0f"), short=f"nlpipe, {pooling} pooling + LP-FT"),
+        rep.row(setting, "Hugging Face pipeline('text-classification'), same weights", "peer",
+                {"acc": rep.num(hf_acc, ".4f")}, rep.num(n / t_hf, ".0f"),
+                note=f"labels agree with nlpipe: {agree:.4f}", short="HF pipeline"),
+        rep.row(setting, "bare model forward (floor, no tokenizer/post-processing)", "peer", {},
+                rep.num(n / t_floor, ".0f"), short="bare forward"),
+    ], rep.command(__file__, argv))
     print(text)
     return 0 if all(ok is not False for *_, ok in rows) else 1
 
