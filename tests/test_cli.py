@@ -1,5 +1,7 @@
 """The nlpipe command: happy paths, and one clear line for every bad input."""
 
+import base64
+import re
 import subprocess
 import sys
 
@@ -90,14 +92,46 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, needle):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_console_script_and_demo():
+def test_console_script_and_demo(tmp_path):
     exe = [sys.executable, "-m", "nlpipe.cli"]
     res = subprocess.run([*exe, "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.startswith("nlpipe ")
-    res = subprocess.run([*exe, "demo", "--folds", "2"], capture_output=True, text=True, timeout=300)
+    res = subprocess.run([*exe, "demo", "--folds", "2", "--quick", "--encoder", "none", "--lm", "none",
+                          "--report", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert "predictions identical = True" in res.stdout
+    assert "predictions identical = True" in " ".join(res.stdout.split())  # the console wraps lines
     assert "Almeida" in res.stdout
     res = subprocess.run([*exe, "fit", "--model", "tfidf-svm", "--data", "/nonexistent.csv", "--out", "x"],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_demo_tours_every_task_and_writes_a_report(tmp_path, capsys):
+    from nlpipe.testing import make_tiny_backbone, make_tiny_causal_lm
+
+    report = tmp_path / "out" / "report.html"
+    argv = ["demo", "--quick", "--folds", "2", "--quiet", "--n-finetune", "24", "--n-eval", "24",
+            "--encoder", make_tiny_backbone(tmp_path / "enc"), "--lm", make_tiny_causal_lm(tmp_path / "lm"),
+            "--report", str(report)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    flat = " ".join(out.split())  # the console wraps long lines
+    sections = re.findall(r"^== (\d+)\. (.+)$", out, flags=re.M)
+    assert [int(n) for n, _ in sections] == list(range(1, 8))
+    assert "skipped" not in out  # every section ran: tiny models stand in for the real ones
+    for needle in ("TfidfSVMClassifier", "predictions identical = True", "Pearson r", "textrank",
+                   "fp32 vs int8", "svm pruned 90%", "Zero-shot generative QA", "Translator"):
+        assert needle in flat, needle
+    assert f"HTML report: {report.resolve()}" in out
+    page = report.read_text(encoding="utf-8")
+    assert page.count("<table") >= 8 and page.count("<h2>") == 8  # 7 sections + summary
+    png = base64.b64decode(re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page).group(1))
+    assert png.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("flag", ["--encoder", "--lm"])
+def test_demo_refuses_a_missing_model_folder(tmp_path, capsys, flag):
+    assert main(["demo", flag, str(tmp_path / "nope"), "--report", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nlpipe: error:") and flag in err and "nope" in err
+    assert not (tmp_path / "r.html").exists()

@@ -399,3 +399,16 @@ def test_probe_and_mean_pooling_errors(backbone):
     model.classifier = torch.nn.Sequential(torch.nn.Linear(32, 32), torch.nn.Linear(32, 2))
     with pytest.raises(ValueError, match="one linear layer"):
         resolve_pooling("mean", backbone, model)
+
+
+@pytest.mark.parametrize("verbose, shown", [(0, False), (1, False), (2, True)])
+def test_transformers_load_report_only_at_verbose_2(backbone, capfd, caplog, verbose, shown):
+    # verbose=1 is nlpipe's progress bars; transformers' "new head initialised" report
+    # comes with every fine-tune and would bury them.
+    X, y = make_text_classification(2)
+    TransformerClassifier(model=backbone, **{**FAST, "epochs": 1, "verbose": verbose}).fit(X, y)
+    out, err = capfd.readouterr()
+    assert ("LOAD REPORT" in out + err + caplog.text) is shown
+    assert ("Loading weights" in err) is shown
+    if verbose:
+        assert "fit" in err  # nlpipe's own bar is still there

@@ -68,7 +68,7 @@ class TransformerClassifier(ClassifierMixin, _FineTunedBase):
     random_state : int, RandomState instance or None, default=None
         Seeds the head initialisation, dropout, shuffling and the validation split.
     verbose : int, default=1
-        Progress bars when > 0; 0 also silences transformers' loading reports.
+        Progress bars when > 0; transformers' own loading reports and bars only when >= 2.
 
     Attributes
     ----------

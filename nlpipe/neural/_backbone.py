@@ -55,8 +55,12 @@ def autocast_dtype(device, mixed_precision):
 
 @contextlib.contextmanager
 def quiet_transformers(verbose):
-    """Silence transformers' loading reports and progress bars unless ``verbose``."""
-    if verbose:
+    """Silence transformers' loading reports and progress bars unless ``verbose >= 2``.
+
+    ``verbose=1`` means nlpipe's own progress bars; the report that a new head was
+    initialised comes with every fine-tune and is noise at that level.
+    """
+    if verbose is not None and verbose >= 2:
         yield
         return
     from transformers.utils import logging as hf_logging
