@@ -340,7 +340,7 @@ def _md_scale(texts):
         for r in t.rows:
             serial = "n_jobs=1" in r[0] or "plain" in r[0]
             equal_col = [c for c in t.columns if "equal" in c or "same" in c]
-            rows.append(row(setting, r[0].strip("`"), "peer" if serial else "nlpipe",
+            rows.append(row(setting, r[0], "peer" if serial else "nlpipe",
                             {"speedup": first(t.cell(r, "speed-up"), "x"), "memory": first(t.cell(r, "peak memory"))},
                             first(t.cell(r, "wall time")),
                             note="serial run" if serial else (f"{equal_col[0]}: {t.cell(r, equal_col[0])}"
@@ -651,7 +651,7 @@ def plot(area, rows, path):
 
 
 def _short(name, n=38):
-    name = name.replace("nlpipe ", "")
+    name = name.replace("nlpipe ", "").replace("`", "")
     return name if len(name) <= n else name[: n - 1] + "…"
 
 
