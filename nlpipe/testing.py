@@ -5,11 +5,20 @@ estimator's own error) when the contract in nlpipe's DESIGN.md does not hold.
 Run them all with :func:`check_estimator_contract`, or one by one through
 :func:`yield_contract_checks` (e.g. to parametrise a pytest suite).
 
+The data makers build tiny, learnable data sets and models for fast offline
+tests: :data:`TINY_CORPUS` is a dict of three labels ("pos", "neg", "neutral")
+to six short, repetitive sentences each (every word recurs, so ``min_df=2``
+keeps a vocabulary); :func:`make_text_classification` draws from it.
+
 Examples
 --------
 >>> from nlpipe import TfidfNBClassifier
->>> from nlpipe.testing import check_estimator_contract
+>>> from nlpipe.testing import TINY_CORPUS, check_estimator_contract
 >>> check_estimator_contract(TfidfNBClassifier())  # silent when every check passes
+>>> {label: len(sentences) for label, sentences in TINY_CORPUS.items()}
+{'pos': 6, 'neg': 6, 'neutral': 6}
+>>> TINY_CORPUS["neg"][0]
+'a terrible movie with a boring plot'
 """
 
 import atexit
@@ -84,7 +93,20 @@ def make_text_classification(n_classes=2, *, repeat=2, label_type=str):
     Returns
     -------
     X : list of str
+        Sentences of :data:`TINY_CORPUS`, the classes interleaved.
     y : ndarray
+        One label per sentence.
+
+    Examples
+    --------
+    >>> from nlpipe.testing import make_text_classification
+    >>> X, y = make_text_classification(3, repeat=1)
+    >>> len(X), y[:3].tolist()
+    (18, ['pos', 'neg', 'neutral'])
+    >>> X[:3]
+    ['a great movie with a great cast', 'a terrible movie with a boring plot', 'the movie is two hours long']
+    >>> make_text_classification(2, label_type=int)[1][:4].tolist()
+    [0, 1, 0, 1]
     """
     names = list(TINY_CORPUS)[:n_classes]
     X, y = [], []
@@ -110,6 +132,16 @@ def make_summarization(n_documents=12):
         Documents of four to six sentences.
     y : list of str
         One reference summary per document.
+
+    Examples
+    --------
+    >>> from nlpipe.testing import make_summarization
+    >>> X, y = make_summarization(3)
+    >>> print(X[1])  # doctest: +NORMALIZE_WHITESPACE
+    A new library opened on Monday. The city library opened with ten thousand new books.
+    Children queued for the reading room. Volunteers ran tours of the building. Report number 1.
+    >>> y[1]
+    'The city library opened with ten thousand new books.'
     """
     topics = [
         ("The river flooded the old town.", "Heavy rain made the river flood the town overnight.",
@@ -231,6 +263,22 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
     -------
     path : str
         The folder, ready for ``model=path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from nlpipe import TransformerEmbedder
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = make_tiny_backbone(tmp, hidden_size=16, num_hidden_layers=1)
+    ...     embedder = TransformerEmbedder(model=path, verbose=0).fit(["a great movie"])
+    >>> embedder.transform(["a great movie", "a boring plot"]).shape
+    (2, 16)
+
+    With ``path=None`` the model is built once per process and reused:
+
+    >>> make_tiny_backbone() == make_tiny_backbone()
+    True
     """
     if path is None and corpus is None and vocab_size == 400:
         return _cached_backbone(hidden_size, num_hidden_layers, max_position_embeddings, seed)
@@ -338,6 +386,21 @@ def make_tiny_causal_lm(path=None, *, corpus=None, hidden_size=32, num_hidden_la
     -------
     path : str
         The folder, ready for ``model=path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transformers import AutoTokenizer
+    >>> from nlpipe import TextGenerator
+    >>> from nlpipe.testing import make_tiny_causal_lm
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = make_tiny_causal_lm(tmp)
+    ...     tokenizer = AutoTokenizer.from_pretrained(path)
+    ...     generator = TextGenerator(model=path, max_new_tokens=3, epochs=0, verbose=0).fit(["Say hi."])
+    >>> tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True)
+    '<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n'
+    >>> len(generator.predict(["Say hi.", "Say bye."]))  # random weights: the words are noise
+    2
     """
     if path is None and corpus is None and vocab_size == 500:
         return _cached_causal_lm(hidden_size, num_hidden_layers, max_position_embeddings, chat_template, seed)
@@ -772,7 +835,24 @@ def yield_contract_checks(estimator, X=None, y=None, *, param_grid=None):
     Yields
     ------
     name : str
+        The check's function name.
     check : callable taking no argument
+        Runs the check; raises on failure.
+
+    Examples
+    --------
+    >>> from nlpipe import TfidfNBClassifier
+    >>> from nlpipe.testing import yield_contract_checks
+    >>> checks = dict(yield_contract_checks(TfidfNBClassifier()))
+    >>> list(checks)[:3]
+    ['check_sklearn_api', 'check_params_roundtrip', 'check_fit_returns_self_and_keeps_params']
+    >>> checks["check_pickle_roundtrip"]()  # one check; silent when it passes
+
+    In a pytest suite, one test per check::
+
+        @pytest.mark.parametrize("name, check", yield_contract_checks(MyEstimator()))
+        def test_contract(name, check):
+            check()
     """
     if _is_question_answerer(estimator):
         if X is None:
@@ -818,6 +898,26 @@ def check_estimator_contract(estimator, X=None, y=None, *, param_grid=None):
         Labels for classifiers.
     param_grid : dict, default=None
         Grid for the GridSearchCV check.
+
+    Examples
+    --------
+    >>> from nlpipe import ExtractiveSummarizer, TfidfNBClassifier
+    >>> from nlpipe.testing import check_estimator_contract, make_summarization
+    >>> X, y = make_summarization(6)
+    >>> check_estimator_contract(ExtractiveSummarizer(method="lead"), X, y, param_grid={"n_sentences": [1, 2]})
+
+    An estimator that breaks the contract fails with the reason:
+
+    >>> class Forgetful(TfidfNBClassifier):
+    ...     def fit(self, X, y):
+    ...         super().fit(X, y)
+    ...         self.min_df = 1  # fit must not change a parameter
+    ...         return self
+    >>> try:
+    ...     check_estimator_contract(Forgetful())
+    ... except AssertionError as exc:
+    ...     print(str(exc).splitlines()[0])
+    fit changed parameter 'min_df': 2 -> 1
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
