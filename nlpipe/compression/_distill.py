@@ -303,6 +303,19 @@ def truncated_backbone(model, n_layers, path=None):
     -------
     path : str
         The folder, ready for ``TransformerClassifier(model=path)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transformers import AutoConfig
+    >>> from nlpipe.compression import truncated_backbone
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> teacher = make_tiny_backbone()  # 2 layers
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     student = truncated_backbone(teacher, 1, path=tmp)
+    ...     config = AutoConfig.from_pretrained(student)
+    >>> student == tmp, config.num_hidden_layers
+    (True, 1)
     """
     import tempfile
 
