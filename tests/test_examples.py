@@ -1,7 +1,7 @@
 """Every script in examples/ runs end to end in its --smoke mode (tiny local models, in-script data).
 
-Each runs in a subprocess from an empty temporary folder, as a user would run it, and its
-printed tables are checked: a header, the expected rows, numbers where numbers belong.
+Each runs in a subprocess from an empty temporary folder, as a user would run it (two at a
+time on two cores), and its printed tables are checked: a header, the expected rows, numbers where numbers belong.
 A new example without an entry in ``CHECKS`` fails ``test_every_example_is_smoke_tested``.
 """
 
@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -161,17 +162,41 @@ def test_example_layout(name):
     assert ast.unparse(guard.body[0]) == "raise SystemExit(main())"
 
 
-@pytest.mark.parametrize("name", sorted(CHECKS))
-def test_example_smoke_run(name, tmp_path):
-    needs, check = CHECKS[name]
-    missing = [m for m in needs if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"{name} needs {missing}")
-    # One thread: the tiny models gain nothing from more, and on a busy machine thread contention
-    # made their training 10x slower. Agg: the plot goes to a file, no display is needed.
+def _run_smoke(name, folder):
+    # One thread each: the tiny models gain nothing from more, and on a busy machine thread
+    # contention made their training 10x slower. Agg: the plot goes to a file, no display is needed.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     env.pop("NLPIPE_DATA", None)  # smoke runs must not need the benchmark data
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name), "--smoke"], cwd=tmp_path, env=env,
+    return subprocess.run([sys.executable, str(EXAMPLES / name), "--smoke"], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(request, tmp_path_factory):
+    """Start the selected examples' smoke runs, as many at a time as there are cores.
+
+    Most of a smoke run is importing torch, transformers and scikit-learn, on one core: running
+    them side by side halves this file's time on 2 cores.
+    """
+    selected = [item.callspec.params["name"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_example_smoke_run"]
+    runnable = [name for name in selected
+                if all(importlib.util.find_spec(m) is not None for m in CHECKS[name][0])]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(runnable), os.cpu_count() or 1))) as pool:
+        runs = {}
+        for name in runnable:
+            folder = tmp_path_factory.mktemp(name.removesuffix(".py"))
+            runs[name] = (pool.submit(_run_smoke, name, folder), folder)
+        yield runs
+        pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_example_smoke_run(name, smoke_runs):
+    missing = [m for m in CHECKS[name][0] if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"{name} needs {missing}")
+    future, folder = smoke_runs[name]
+    proc = future.result()
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    check(proc.stdout, tmp_path)
+    CHECKS[name][1](proc.stdout, folder)
