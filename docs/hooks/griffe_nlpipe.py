@@ -8,6 +8,11 @@
   Python expressions (shown as ``str or path - like``, or cut to ``"auto"``); each documented
   parameter, attribute and return value gets its type text from the docstring again, and its default
   from the signature.
+* ``self.x = x`` in ``__init__`` makes griffe list every parameter again as an attribute; those are
+  dropped (the Parameters table documents them), and so are dunder members (``__getstate__``,
+  ``__sklearn_tags__``), which ``filters: public`` would show.
+* Sphinx roles (``:class:`~nlpipe.SpacyTokenizer```, ``:func:`save```) become links to the API entry
+  (code text when nlpipe does not document the target).
 * numpydoc "See Also" sections: griffe renders them as a block of plain text, entries run together.
   Each ``name : description`` entry becomes a list item, the name a link to its API entry when
   nlpipe documents it.
@@ -24,6 +29,7 @@ _HEADER = re.compile(r"^-{3,}$")
 _ITEM = re.compile(r"^(?P<names>\*{0,2}\w+(?:, \*{0,2}\w+)*) : (?P<type>.+)$")
 _DEFAULT = re.compile(r",\s+default(?: |: |=)(?P<default>.+)$")
 _SECTIONS = {"parameters", "other parameters", "attributes", "returns", "yields", "receives"}
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|obj|data|exc):`(?P<tilde>~?)(?P<target>[\w.]+)(?:\(\))?`")
 _SEE_ALSO = re.compile(r"^See Also\n-{3,}\n(?P<body>.*?)(?=\n\n\S[^\n]*\n-{3,}\n|\Z)", re.S | re.M)
 
 
@@ -39,16 +45,22 @@ class NlpipeDocstrings(griffe.Extension):
         self._pkg = pkg
         # nlpipe's top-level names are loaded lazily (PEP 562), which static analysis cannot see:
         # declare them as the aliases they are at run time, so `::: nlpipe.save` works.
-        for name, path in _top_level_names().items():
+        top = _top_level_names()
+        for name, path in top.items():
             if name not in pkg.members:
                 pkg.set_member(name, griffe.Alias(name, path, parent=pkg))
-        self._documented = self._documented_paths(pkg)
+        self._documented = self._documented_paths(pkg, top)
+        for obj in self._walk(pkg, set()):
+            if obj.is_class:
+                self._drop_parameter_attributes(obj)
         for obj in self._walk(pkg, set()):
             if obj.docstring is None:
                 continue
             if obj.is_class and _PLACEHOLDER.search(obj.docstring.value):
                 runtime = griffe.dynamic_import(obj.path)
                 obj.docstring.value = inspect.cleandoc(runtime.__doc__)
+            if ":`" in obj.docstring.value:
+                obj.docstring.value = _ROLE.sub(lambda m: self._role(m, obj), obj.docstring.value)
             if "See Also" in obj.docstring.value:
                 obj.docstring.value = _SEE_ALSO.sub(lambda m: self._see_also(m, obj), obj.docstring.value)
             self._raw_types(obj)
@@ -90,6 +102,19 @@ class NlpipeDocstrings(griffe.Extension):
                     elif default is not None:
                         item.value = default
 
+    @staticmethod
+    def _drop_parameter_attributes(klass):
+        """Dunder members out; ``self.alpha = alpha`` in ``__init__`` is a parameter, not an attribute."""
+        try:
+            params = {p.name for p in klass.parameters}
+        except Exception:  # noqa: BLE001 - no visible __init__
+            params = set()
+        for name, member in list(klass.members.items()):
+            if name.startswith("__") and name != "__init__":  # __getstate__, __sklearn_tags__: not API pages' business
+                klass.del_member(name)
+            elif name in params and not member.is_alias and member.is_attribute and "instance-attribute" in member.labels:
+                klass.del_member(name)
+
     def _walk(self, obj, seen):
         if obj.path in seen:
             return
@@ -100,12 +125,12 @@ class NlpipeDocstrings(griffe.Extension):
                 yield from self._walk(member, seen)
 
     @staticmethod
-    def _documented_paths(pkg):
+    def _documented_paths(pkg, top):
         """Canonical path -> the path the API pages document it under (public module + exported name)."""
         out = {}
         modules = [m for m in pkg.modules.values() if not m.name.startswith("_")] + [pkg]
         for module in modules:
-            for name in module.exports or ():
+            for name in (top if module is pkg else module.exports or ()):
                 member = module.members.get(name)
                 if member is None:
                     continue
@@ -119,7 +144,7 @@ class NlpipeDocstrings(griffe.Extension):
     def _target(self, name, obj):
         """The documented path of ``name`` as seen from ``obj``, or None."""
         module = obj if obj.is_module else obj.module
-        scopes = [module.path, obj.parent.path if obj.parent else None, "nlpipe"]
+        scopes = [obj.path, module.path, obj.parent.path if obj.parent else None, "nlpipe"]
         candidates = [f"{scope}.{name}" for scope in scopes if scope] + [name]
         for path in candidates:
             if not path.startswith("nlpipe."):
@@ -136,7 +161,15 @@ class NlpipeDocstrings(griffe.Extension):
                 head = ".".join(parts[:cut])
                 if head in self._documented:
                     return ".".join([self._documented[head], *parts[cut:]])
-        return None
+        # a name from a sibling module of the same package: the one documented object of that name
+        found = {path for path in self._documented.values() if path.rsplit(".", 1)[-1] == name}
+        return found.pop() if len(found) == 1 else None
+
+    def _role(self, match, obj):
+        target = match["target"]
+        text = target.rsplit(".", 1)[-1] if match["tilde"] else target
+        path = self._target(target, obj)
+        return f"[`{text}`][{path}]" if path else f"`{text}`"
 
     def _see_also(self, match, obj):
         entries = []
