@@ -14,7 +14,31 @@ logger = logging.getLogger(__name__)
 
 
 def encode(tokenizer, texts, max_length):
-    """Token ids per text, truncated to ``max_length``; no padding (batches pad dynamically)."""
+    """Token ids per text, truncated to ``max_length``; no padding (batches pad dynamically).
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        Adds the model's special tokens (e.g. [CLS] and [SEP]).
+    texts : iterable of str
+        The texts.
+    max_length : int
+        Most tokens per text, special tokens included.
+
+    Returns
+    -------
+    ids : list of list of int
+        One list of token ids per text.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import encode, load_tokenizer
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> ids = encode(tokenizer, ["a great movie", "a great great great movie"], max_length=5)
+    >>> [tokenizer.convert_ids_to_tokens(row) for row in ids]
+    [['[CLS]', 'a', 'great', 'movie', '[SEP]'], ['[CLS]', 'a', 'great', 'great', '[SEP]']]
+    """
     enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
     return enc["input_ids"]
 
@@ -25,6 +49,42 @@ def collate(ids, pad_id, device, *, side="right", token_types=None):
     ``side="left"`` puts the padding first, as decoder-only models need for batched generation.
     ``token_types`` (one list per row, as long as its ids) adds ``token_type_ids``: the
     segment of each token in a text pair (question and passage).
+
+    Parameters
+    ----------
+    ids : list of list of int
+        Token ids per row, of any lengths.
+    pad_id : int
+        The tokenizer's padding id.
+    device : torch.device or str
+        Where the tensors go.
+    side : {"right", "left"}, default="right"
+        Where the padding goes.
+    token_types : list of list of int, default=None
+        Segment ids per row, as long as its ids.
+
+    Returns
+    -------
+    batch : dict of str to torch.Tensor
+        ``input_ids`` and ``attention_mask`` (and ``token_type_ids``), int64 tensors
+        of shape (n_rows, longest row).
+
+    Examples
+    --------
+    >>> from nlpipe.neural import collate
+    >>> batch = collate([[5, 6, 7], [8]], pad_id=0, device="cpu")
+    >>> batch["input_ids"]
+    tensor([[5, 6, 7],
+            [8, 0, 0]])
+    >>> batch["attention_mask"]
+    tensor([[1, 1, 1],
+            [1, 0, 0]])
+    >>> collate([[5, 6, 7], [8]], pad_id=0, device="cpu", side="left")["input_ids"]
+    tensor([[5, 6, 7],
+            [0, 0, 8]])
+    >>> collate([[1, 2, 3], [1, 4]], pad_id=0, device="cpu", token_types=[[0, 0, 1], [0, 1]])["token_type_ids"]
+    tensor([[0, 0, 1],
+            [0, 1, 0]])
     """
     width = max(len(x) for x in ids)
     input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
@@ -54,7 +114,27 @@ IGNORE_INDEX = -100
 
 
 def collate_labels(labels, device):
-    """Pad token-label sequences with :data:`IGNORE_INDEX` to the longest one."""
+    """Pad token-label sequences with :data:`IGNORE_INDEX` to the longest one.
+
+    Parameters
+    ----------
+    labels : list of list of int
+        Label ids per row, of any lengths.
+    device : torch.device or str
+        Where the tensor goes.
+
+    Returns
+    -------
+    labels : torch.Tensor of shape (n_rows, longest row)
+        int64 labels; the padding is left out of the loss.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import collate_labels
+    >>> collate_labels([[5, 6, 7], [8]], "cpu")
+    tensor([[   5,    6,    7],
+            [   8, -100, -100]])
+    """
     width = max(len(x) for x in labels)
     out = np.full((len(labels), width), IGNORE_INDEX, dtype=np.int64)
     for i, row in enumerate(labels):
@@ -94,6 +174,59 @@ def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id,
 
     Sorting by length means each batch pads only to its own longest text;
     the longest batch runs first so an out-of-memory error shows up at once.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Put in eval mode; runs under ``torch.inference_mode``.
+    ids : list of list of int
+        Token ids per text (see :func:`encode`).
+    forward : callable
+        ``forward(model, batch) -> tensor`` with one row per text of the batch.
+    batch_size : int
+        Texts per forward pass.
+    device : torch.device
+        Where the batches go.
+    amp_dtype : torch.dtype or None
+        Autocast dtype (see :func:`autocast_dtype`); None runs in full precision.
+    pad_id : int
+        The tokenizer's padding id.
+    verbose : int, default=0
+        A progress bar when > 0.
+    desc : str, default="predict"
+        The progress bar's label.
+    token_types : list of list of int, default=None
+        Segment ids per text, for text pairs.
+
+    Returns
+    -------
+    outputs : ndarray of float32
+        The outputs of ``forward``, one row per text, in input order.
+
+    Examples
+    --------
+    Outputs come back in input order although batches run longest first:
+
+    >>> import torch
+    >>> from nlpipe.neural import run_inference
+    >>> lengths = run_inference(torch.nn.Identity(), [[1, 2], [3, 4, 5, 6], [7]],
+    ...                         forward=lambda model, batch: batch["attention_mask"].sum(dim=1),
+    ...                         batch_size=2, device=torch.device("cpu"), amp_dtype=None, pad_id=0)
+    >>> lengths
+    array([2., 4., 1.], dtype=float32)
+
+    The logits of a (here untrained) classifier:
+
+    >>> from nlpipe.neural import encode, load_backbone, load_tokenizer, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> logits = run_inference(model, encode(tokenizer, ["a great movie", "boring"], 16),
+    ...                        forward=lambda model, batch: model(**batch).logits, batch_size=8,
+    ...                        device=torch.device("cpu"), amp_dtype=None, pad_id=tokenizer.pad_token_id)
+    >>> logits.shape
+    (2, 2)
     """
     from tqdm.auto import tqdm
 
@@ -234,6 +367,84 @@ def train(
     RNGs, history) is written there after every epoch; ``resume=True`` continues
     from it, and the result equals an uninterrupted run with the same seed. A
     checkpoint written for other data or settings is refused.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place, on ``device``.
+    ids : list of list of int
+        Token ids per text (see :func:`encode`).
+    targets : torch.Tensor or list of list of int
+        One row per text, or token-label sequences.
+    loss : callable
+        ``loss(model, batch, target) -> scalar tensor``.
+    epochs : int
+        Passes over the data.
+    batch_size : int
+        Texts per optimizer step (per process under ``torchrun``).
+    learning_rate : float
+        Peak AdamW learning rate.
+    weight_decay : float
+        AdamW weight decay (not applied to biases and norm weights).
+    warmup_ratio : float
+        Share of the steps with a linearly rising learning rate.
+    gradient_accumulation_steps : int
+        Batches per optimizer step.
+    max_grad_norm : float or None
+        Gradient clipping norm; None or 0 does not clip.
+    device : torch.device
+        Where the batches go.
+    amp_dtype : torch.dtype or None
+        Autocast dtype (see :func:`autocast_dtype`); None trains in full precision.
+    pad_id : int
+        The tokenizer's padding id.
+    seed : int
+        Seed of the batch order.
+    validation : tuple, default=None
+        ``(ids_val, targets_val)`` or ``(ids_val, targets_val, token_types_val)``.
+    early_stopping_patience : int, default=None
+        Epochs without a better validation loss before stopping; None trains all epochs.
+    verbose : int, default=0
+        A progress bar when > 0.
+    token_types : list of list of int, default=None
+        Segment ids per text, for text pairs.
+    checkpoint_dir : str or path-like, default=None
+        Where to write the training state after every epoch.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir``, if there is one.
+
+    Returns
+    -------
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss`` and, with ``validation``, ``val_loss``.
+
+    Examples
+    --------
+    Fine-tune a tiny BERT to classify the tiny corpus:
+
+    >>> import torch
+    >>> from nlpipe.neural import encode, load_backbone, load_tokenizer, quiet_transformers, run_inference, train
+    >>> from nlpipe.testing import make_text_classification, make_tiny_backbone
+    >>> X, y = make_text_classification(2)
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> ids = encode(tokenizer, X, max_length=32)
+    >>> targets = torch.tensor([int(label == "pos") for label in y])
+    >>> def loss(model, batch, target):
+    ...     return torch.nn.functional.cross_entropy(model(**batch).logits, target)
+    >>> cpu = torch.device("cpu")
+    >>> history = train(model, ids, targets, loss=loss, epochs=10, batch_size=8, learning_rate=3e-3,
+    ...                 weight_decay=0.0, warmup_ratio=0.0, gradient_accumulation_steps=1, max_grad_norm=1.0,
+    ...                 device=cpu, amp_dtype=None, pad_id=tokenizer.pad_token_id, seed=0)
+    >>> len(history), sorted(history[0])
+    (10, ['epoch', 'train_loss'])
+    >>> history[-1]["train_loss"] < history[0]["train_loss"]
+    True
+    >>> logits = run_inference(model, ids, forward=lambda model, batch: model(**batch).logits, batch_size=8,
+    ...                        device=cpu, amp_dtype=None, pad_id=tokenizer.pad_token_id)
+    >>> float((logits.argmax(axis=1) == targets.numpy()).mean())
+    1.0
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
