@@ -17,6 +17,32 @@ def weights_to_bytes(model, state=None):
 
     Tied parameters (one storage under several names) are stored once; loading
     restores them through the module that owns the shared tensor.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model whose state dict is stored.
+    state : dict of str to torch.Tensor, default=None
+        Tensors to store instead of ``model.state_dict()`` (``model`` then only
+        names the owner of tied tensors).
+
+    Returns
+    -------
+    blob : bytes
+        A safetensors file's content.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from safetensors.torch import load
+    >>> from nlpipe.neural import weights_to_bytes
+    >>> blob = weights_to_bytes(torch.nn.Linear(3, 2))
+    >>> sorted((name, tuple(tensor.shape)) for name, tensor in load(blob).items())
+    [('bias', (2,)), ('weight', (2, 3))]
+    >>> tied = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 5, bias=False))
+    >>> tied[1].weight = tied[0].weight  # an output layer tied to the embeddings
+    >>> sorted(load(weights_to_bytes(tied)))  # the shared matrix is stored once
+    ['0.weight']
     """
     from safetensors.torch import save
 
@@ -107,6 +133,32 @@ def pack(model, tokenizer):
     Compressed models stay compressed: half-precision weights keep their dtype
     (``"dtype"``), dynamic int8 layers are stored as int8 tensors with their scales
     (``"quantized"`` names them; see ``_compress``).
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        The model (on any device; the bytes are written from CPU copies).
+    tokenizer : transformers tokenizer
+        Its tokenizer.
+
+    Returns
+    -------
+    packed : dict
+        Plain bytes and lists only: ``config`` and ``tokenizer`` map file names to
+        bytes, ``weights`` is a safetensors blob; the other keys appear when needed.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from nlpipe.neural import load_backbone, load_tokenizer, pack, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> packed = pack(model, load_tokenizer(make_tiny_backbone()))
+    >>> sorted(packed), sorted(packed["config"])
+    (['config', 'tokenizer', 'weights'], ['config.json'])
+    >>> type(pickle.loads(pickle.dumps(packed))["weights"]).__name__
+    'bytes'
     """
     from ._compress import int8_embedding_tensors, quantized_modules, quantized_tensors, sparse_encode
 
@@ -155,8 +207,36 @@ _TASK_CLASSES = {
 def unpack(packed, task):
     """Rebuild ``(model, tokenizer)`` from :func:`pack`'s output, on CPU.
 
-    ``task`` is one of ``"embedding"``, ``"sequence-classification"``, ``"seq2seq"``,
-    ``"encoder-decoder"``, ``"causal"`` or ``"question-answering"``.
+    Parameters
+    ----------
+    packed : dict
+        The output of :func:`pack`.
+    task : str
+        Which model class to rebuild: ``"embedding"``, ``"sequence-classification"``,
+        ``"seq2seq"``, ``"encoder-decoder"``, ``"causal"`` or ``"question-answering"``.
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        On CPU, in eval mode, compressed as it was packed.
+    tokenizer : transformers tokenizer
+        The tokenizer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import (load_backbone, load_tokenizer, pack, quantize_dynamic_int8, quantized_modules,
+    ...                            quiet_transformers, unpack)
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> copy, tokenizer = unpack(pack(model, load_tokenizer(make_tiny_backbone())), "sequence-classification")
+    >>> all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), copy.state_dict().values()))
+    True
+    >>> model = quantize_dynamic_int8(model)  # int8 layers stay int8 through pack and unpack
+    >>> copy, _ = unpack(pack(model, tokenizer), "sequence-classification")
+    >>> quantized_modules(copy) == quantized_modules(model)
+    True
     """
     import transformers
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
@@ -203,7 +283,35 @@ def unpack(packed, task):
 
 
 def device_after_load(saved_device):
-    """The device to use for a model saved on ``saved_device``; warn when it is gone."""
+    """The device to use for a model saved on ``saved_device``; warn when it is gone.
+
+    Parameters
+    ----------
+    saved_device : str or torch.device
+        The device the model was fitted on.
+
+    Returns
+    -------
+    device : torch.device
+        ``saved_device`` when it is available here, else the CPU (with a
+        :class:`~nlpipe.exceptions.DeviceWarning`).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import torch
+    >>> from nlpipe.neural import device_after_load
+    >>> device_after_load("cpu")
+    device(type='cpu')
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     device = device_after_load("cuda:0")
+    >>> # cuda:0 where there is a GPU; elsewhere the CPU, with a DeviceWarning
+    >>> device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    True
+    >>> [w.category.__name__ for w in caught] == ([] if torch.cuda.is_available() else ["DeviceWarning"])
+    True
+    """
     from ._backbone import resolve_device
 
     saved = torch.device(saved_device)
