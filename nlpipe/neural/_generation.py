@@ -25,6 +25,32 @@ def resolve_architecture(architecture, config):
     from an encoder-only checkpoint (BERT-style): the same weights as encoder and
     decoder, randomly initialised cross-attention (Rothe et al., 2020). ``"auto"``
     picks from the checkpoint's config.
+
+    Parameters
+    ----------
+    architecture : {"auto", "seq2seq", "causal", "encoder-decoder"}
+        Returned as it is unless ``"auto"``.
+    config : transformers.PretrainedConfig
+        The checkpoint's config, read for ``"auto"``.
+
+    Returns
+    -------
+    architecture : {"seq2seq", "causal", "encoder-decoder"}
+        The architecture to load.
+
+    Examples
+    --------
+    >>> from transformers import AutoConfig, T5Config
+    >>> from nlpipe.neural import resolve_architecture
+    >>> from nlpipe.testing import make_tiny_backbone, make_tiny_causal_lm
+    >>> resolve_architecture("auto", AutoConfig.from_pretrained(make_tiny_causal_lm()))  # Llama
+    'causal'
+    >>> resolve_architecture("auto", AutoConfig.from_pretrained(make_tiny_backbone()))  # BERT
+    'encoder-decoder'
+    >>> resolve_architecture("auto", T5Config())
+    'seq2seq'
+    >>> resolve_architecture("causal", T5Config())
+    'causal'
     """
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
@@ -58,6 +84,28 @@ def load_generator(model, architecture, model_kwargs=None):
     model_kwargs : dict, optional
         Passed to ``from_pretrained`` of the config, the tokenizer and the model
         (e.g. ``{"gguf_file": "model.Q4_1.gguf"}``).
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        Ready for ``generate`` (see :func:`prepare_generation`).
+    tokenizer : transformers tokenizer
+        Its tokenizer, with a pad token.
+    architecture : {"seq2seq", "causal", "encoder-decoder"}
+        The architecture loaded.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_generator, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone, make_tiny_causal_lm
+    >>> with quiet_transformers(0):
+    ...     model, tokenizer, architecture = load_generator(make_tiny_causal_lm(), "auto")
+    >>> type(model).__name__, architecture
+    ('LlamaForCausalLM', 'causal')
+    >>> with quiet_transformers(0):  # a BERT encoder warm-starts an encoder-decoder
+    ...     model, tokenizer, architecture = load_generator(make_tiny_backbone(), "auto")
+    >>> type(model).__name__, architecture
+    ('EncoderDecoderModel', 'encoder-decoder')
     """
     from transformers import (
         AutoConfig,
@@ -93,6 +141,34 @@ def prepare_generation(model, tokenizer):
     BERT-style tokenizers have no BOS/EOS: a warm-started encoder-decoder starts
     decoding at [CLS] and stops at [SEP]; decoder-only tokenizers without a pad
     token pad with EOS (masked out by the attention mask).
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        Its generation config (and config) are filled in place.
+    tokenizer : transformers tokenizer
+        Gets EOS as pad token when it has none.
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        The same model.
+
+    Examples
+    --------
+    >>> from transformers import EncoderDecoderModel
+    >>> from nlpipe.neural import load_tokenizer, prepare_generation, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> path = make_tiny_backbone()
+    >>> tokenizer = load_tokenizer(path)
+    >>> with quiet_transformers(0):
+    ...     model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+    >>> model.generation_config.decoder_start_token_id is None
+    True
+    >>> model = prepare_generation(model, tokenizer)
+    >>> gen = model.generation_config
+    >>> tokenizer.convert_ids_to_tokens([gen.decoder_start_token_id, gen.eos_token_id, gen.pad_token_id])
+    ['[CLS]', '[SEP]', '[PAD]']
     """
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
@@ -122,7 +198,27 @@ def prepare_generation(model, tokenizer):
 
 
 def eos_ids(model):
-    """The generation config's end-of-sequence id(s) as a list."""
+    """The generation config's end-of-sequence id(s) as a list.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model with a ``generation_config``.
+
+    Returns
+    -------
+    ids : list of int
+        Empty when the config has no EOS id.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import eos_ids, load_generator, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_causal_lm
+    >>> with quiet_transformers(0):
+    ...     model, tokenizer, _ = load_generator(make_tiny_causal_lm(), "causal")
+    >>> tokenizer.convert_ids_to_tokens(eos_ids(model))
+    ['<|im_end|>']
+    """
     eos = model.generation_config.eos_token_id
     if eos is None:
         return []
@@ -130,7 +226,34 @@ def eos_ids(model):
 
 
 def target_ids(tokenizer, model, targets, max_length):
-    """Label sequences for an encoder-decoder: tokens of each target, no decoder start, ending in EOS."""
+    """Label sequences for an encoder-decoder: tokens of each target, no decoder start, ending in EOS.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        Tokenizes the targets.
+    model : transformers.PreTrainedModel
+        An encoder-decoder prepared by :func:`prepare_generation`.
+    targets : iterable of str
+        The target texts.
+    max_length : int
+        Most labels per target, EOS included.
+
+    Returns
+    -------
+    labels : list of list of int
+        One label sequence per target.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_generator, quiet_transformers, target_ids
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model, tokenizer, _ = load_generator(make_tiny_backbone(), "encoder-decoder")
+    >>> labels = target_ids(tokenizer, model, ["a great movie", "a great great great movie"], max_length=4)
+    >>> [tokenizer.convert_ids_to_tokens(row) for row in labels]
+    [['a', 'great', 'movie', '[SEP]'], ['a', 'great', 'great', '[SEP]']]
+    """
     enc = tokenizer(text_target=list(targets), truncation=True, max_length=max_length + 1, padding=False)
     start = model.generation_config.decoder_start_token_id
     ends = eos_ids(model)
@@ -147,7 +270,34 @@ def target_ids(tokenizer, model, targets, max_length):
 
 
 def causal_training_ids(prompt_ids, answer_ids, eos, max_length):
-    """Input ids and labels for a decoder-only model: ``prompt + answer + EOS``, loss on the answer only."""
+    """Input ids and labels for a decoder-only model: ``prompt + answer + EOS``, loss on the answer only.
+
+    Parameters
+    ----------
+    prompt_ids : iterable of list of int
+        Token ids of each prompt.
+    answer_ids : iterable of list of int
+        Token ids of each answer.
+    eos : int or None
+        End-of-sequence id appended to answers that lack it; None appends nothing.
+    max_length : int
+        Most tokens per row (prompt and answer); longer rows are cut at the end.
+
+    Returns
+    -------
+    ids : list of list of int
+        Prompt and answer ids per row.
+    labels : list of list of int
+        The same with the prompt positions set to :data:`IGNORE_INDEX`.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import causal_training_ids
+    >>> causal_training_ids([[1, 2, 3]], [[7, 8]], eos=9, max_length=10)
+    ([[1, 2, 3, 7, 8, 9]], [[-100, -100, -100, 7, 8, 9]])
+    >>> causal_training_ids([[1, 2, 3]], [[7, 8]], eos=9, max_length=4)
+    ([[1, 2, 3, 7]], [[-100, -100, -100, 7]])
+    """
     ids, labels = [], []
     for p, a in zip(prompt_ids, answer_ids):
         a = list(a) + ([eos] if eos is not None and (not a or a[-1] != eos) else [])
@@ -162,6 +312,34 @@ def lm_loss(model, batch, labels):
 
     Encoder-decoders shift the labels right into decoder inputs; decoder-only
     models shift them left against their inputs; both skip :data:`IGNORE_INDEX`.
+    It is the ``loss`` that :func:`train` takes for text-to-text models.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model that computes its loss from ``labels``.
+    batch : dict of str to torch.Tensor
+        ``input_ids`` and ``attention_mask`` (see :func:`collate`).
+    labels : torch.Tensor
+        Label ids (see :func:`collate_labels`).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        The scalar mean token cross-entropy.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import (causal_training_ids, collate, collate_labels, encode, lm_loss, load_generator,
+    ...                            quiet_transformers)
+    >>> from nlpipe.testing import make_tiny_causal_lm
+    >>> with quiet_transformers(0):
+    ...     model, tokenizer, _ = load_generator(make_tiny_causal_lm(), "causal")
+    >>> ids, labels = causal_training_ids(encode(tokenizer, ["Say hi."], 16), encode(tokenizer, [" hi"], 16),
+    ...                                   eos=tokenizer.eos_token_id, max_length=32)
+    >>> loss = lm_loss(model, collate(ids, tokenizer.pad_token_id, "cpu"), collate_labels(labels, "cpu"))
+    >>> loss.shape, bool(loss > 0)
+    (torch.Size([]), True)
     """
     with warnings.catch_warnings():
         # EncoderDecoderModel warns on every call with labels about a change made in transformers 4.12.
@@ -176,6 +354,47 @@ def generate_texts(model, tokenizer, ids, *, causal, batch_size, device, amp_dty
 
     Decoder-only inputs are padded on the left so every row's continuation starts
     at the same position; only the new tokens are decoded.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        Prepared by :func:`prepare_generation`; put in eval mode.
+    tokenizer : transformers tokenizer
+        Pads the batches and decodes the outputs.
+    ids : list of list of int
+        Token ids of each input.
+    causal : bool
+        Whether ``model`` is decoder-only.
+    batch_size : int
+        Inputs per ``generate`` call.
+    device : torch.device
+        Where the batches go.
+    amp_dtype : torch.dtype or None
+        Autocast dtype; None runs in full precision.
+    generation : dict
+        Keyword arguments of ``generate`` (``max_new_tokens``, ``num_beams``...).
+    verbose : int, default=0
+        A progress bar when > 0.
+    desc : str, default="generate"
+        The progress bar's label.
+
+    Returns
+    -------
+    texts : list of str
+        One stripped text per input, in input order.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import encode, generate_texts, load_generator, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_causal_lm
+    >>> with quiet_transformers(0):
+    ...     model, tokenizer, _ = load_generator(make_tiny_causal_lm(), "causal")
+    >>> ids = encode(tokenizer, ["Say hi.", "Tell a story about the river."], 32)
+    >>> texts = generate_texts(model, tokenizer, ids, causal=True, batch_size=2, device=torch.device("cpu"),
+    ...                        amp_dtype=None, generation={"max_new_tokens": 3, "do_sample": False})
+    >>> len(texts), all(isinstance(text, str) for text in texts)  # random weights: the words are noise
+    (2, True)
     """
     from tqdm.auto import tqdm
 
