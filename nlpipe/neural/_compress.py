@@ -24,6 +24,29 @@ def quantize_dynamic_int8(model, modules=None):
 
     Weights are int8 with one scale per output row; activations are quantized on
     the fly per batch. CPU only (torch's fbgemm/x86 kernels).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Changed in place.
+    modules : iterable of str or of module types, default=None
+        Module names (or types) to quantize; every ``nn.Linear`` when None.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The same model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import quantize_dynamic_int8, quantized_modules
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    >>> model = quantize_dynamic_int8(model, ["2"])  # only the last layer
+    >>> quantized_modules(model)
+    ['2']
+    >>> model(torch.ones(1, 8)).shape
+    torch.Size([1, 2])
     """
     with warnings.catch_warnings():
         # torch.ao.quantization is deprecated in favour of torchao; see docs/compression.md for the measured choice.
@@ -38,7 +61,28 @@ def quantize_dynamic_int8(model, modules=None):
 
 
 def quantized_modules(model):
-    """Names of the dynamically quantized linear layers of ``model``."""
+    """Names of the dynamically quantized linear layers of ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model.
+
+    Returns
+    -------
+    names : list of str
+        Module names, in ``named_modules`` order; empty when nothing is quantized.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import quantize_dynamic_int8, quantized_modules
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    >>> quantized_modules(model)
+    []
+    >>> quantized_modules(quantize_dynamic_int8(model))
+    ['0', '2']
+    """
     kinds = _quantized_linear_types()
     return [name for name, module in model.named_modules() if isinstance(module, kinds)]
 
@@ -87,7 +131,32 @@ def _set_int8_weights(modules, names, tensors):
 
 # ----------------------------------------------------------------------------- structured pruning
 def encoder_layers(model):
-    """``[(name, layer)]`` of a BERT-style encoder (attention.self.query/key/value, intermediate, output)."""
+    """``[(name, layer)]`` of a BERT-style encoder (attention.self.query/key/value, intermediate, output).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A BERT-style model (BERT, MiniLM, RoBERTa, ELECTRA), with or without a head.
+
+    Returns
+    -------
+    layers : list of (str, torch.nn.Module)
+        The transformer layers and their names.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` has no such layers.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import encoder_layers, load_backbone, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> [name for name, layer in encoder_layers(model)]
+    ['bert.encoder.layer.0', 'bert.encoder.layer.1']
+    """
     layers = [
         (name, module) for name, module in model.named_modules()
         if hasattr(module, "intermediate") and hasattr(module, "output")
@@ -120,7 +189,27 @@ def _keep_cols(linear, idx):
 
 
 def structure(model):
-    """``{layer: {"heads": n, "neurons": m}}``: the attention heads and feed-forward width of each layer."""
+    """``{layer: {"heads": n, "neurons": m}}``: the attention heads and feed-forward width of each layer.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A BERT-style model (see :func:`encoder_layers`).
+
+    Returns
+    -------
+    sizes : dict of str to dict
+        Per layer name, its number of attention heads and feed-forward neurons.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_backbone, quiet_transformers, structure
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "embedding")
+    >>> structure(model)
+    {'encoder.layer.0': {'heads': 2, 'neurons': 64}, 'encoder.layer.1': {'heads': 2, 'neurons': 64}}
+    """
     return {
         name: {"heads": layer.attention.self.query.out_features // layer.attention.self.attention_head_size,
                "neurons": layer.intermediate.dense.out_features}
@@ -156,6 +245,37 @@ def prune_heads_and_neurons(model, amount, *, heads=True, neurons=True):
     a neuron's is the product of the norms of its input row and output column.
     Every layer keeps at least one head and one neuron. The matrices shrink, so
     the model gets faster, not just sparser.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A BERT-style model (see :func:`encoder_layers`), changed in place.
+    amount : float
+        Share of each layer's heads and neurons to remove, in [0, 1).
+    heads : bool, default=True
+        Prune attention heads.
+    neurons : bool, default=True
+        Prune feed-forward neurons.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The same model, smaller.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import (collate, encode, load_backbone, load_tokenizer, prune_heads_and_neurons,
+    ...                            quiet_transformers, structure)
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "embedding")
+    >>> model = prune_heads_and_neurons(model, 0.5)
+    >>> structure(model)
+    {'encoder.layer.0': {'heads': 1, 'neurons': 32}, 'encoder.layer.1': {'heads': 1, 'neurons': 32}}
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> batch = collate(encode(tokenizer, ["a great movie"], 16), tokenizer.pad_token_id, "cpu")
+    >>> model(**batch).last_hidden_state.shape  # the hidden size stays
+    torch.Size([1, 5, 32])
     """
     keep = {}
     with torch.no_grad():
@@ -186,7 +306,30 @@ def reshape_like(model, sizes):
 
 # ----------------------------------------------------------------------------- unstructured pruning
 def magnitude_prune_linears(model, amount):
-    """Zero the ``amount`` fraction of smallest-magnitude weights of every linear layer's matrix, in place."""
+    """Zero the ``amount`` fraction of smallest-magnitude weights of every linear layer's matrix, in place.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Changed in place; biases are kept.
+    amount : float
+        Share of each weight matrix to zero, in [0, 1].
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The same model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import magnitude_prune_linears
+    >>> layer = torch.nn.Linear(3, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[1.0, -5.0, 2.0], [6.0, -0.5, 3.0]]))
+    >>> magnitude_prune_linears(layer, 0.5).weight.tolist()
+    [[0.0, -5.0, 0.0], [6.0, 0.0, 3.0]]
+    """
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.Linear):
@@ -245,6 +388,32 @@ def quantize_embeddings_int8(model):
     Lookups stay float32 (the rounded values); the pickle stores the int8 codes and
     the scales, so a reloaded table is bit-for-bit the same. Embedding tables are
     half of a small encoder's bytes, which linear-layer quantization leaves alone.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its input embedding table (every ``nn.Embedding`` when it has no
+        ``get_input_embeddings``) is rounded in place.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The same model.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_backbone, quantize_embeddings_int8, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "embedding")
+    >>> words = model.embeddings.word_embeddings.weight.detach().clone()
+    >>> model = quantize_embeddings_int8(model)
+    >>> rounded = model.embeddings.word_embeddings.weight.detach()
+    >>> codes = rounded[0] / (rounded[0].abs().max() / 127)  # hidden size 32: one scale per row
+    >>> bool((codes - codes.round()).abs().max() < 1e-3)  # every value is an int8 code times the scale
+    True
+    >>> bool((rounded - words).abs().max() <= words.abs().max() / 254 + 1e-6)  # half a step at most
+    True
     """
     # Only the vocabulary table: it holds the bytes, while rounding the small position table cost
     # MiniLM a full point on SST-2 (0.8406 vs 0.8532; the word table alone 0.8463, per-row scales).
