@@ -409,7 +409,7 @@ def quantize_embeddings_int8(model):
     >>> words = model.embeddings.word_embeddings.weight.detach().clone()
     >>> model = quantize_embeddings_int8(model)
     >>> rounded = model.embeddings.word_embeddings.weight.detach()
-    >>> codes = rounded[0] / (rounded[0].abs().max() / 127)  # hidden size 32: one scale per row
+    >>> codes = rounded[10] / (rounded[10].abs().max() / 127)  # hidden size 32: one scale per row
     >>> bool((codes - codes.round()).abs().max() < 1e-3)  # every value is an int8 code times the scale
     True
     >>> bool((rounded - words).abs().max() <= words.abs().max() / 254 + 1e-6)  # half a step at most
