@@ -18,6 +18,33 @@ def resolve_device(device):
 
     ``"auto"`` prefers CUDA, then Apple MPS, then CPU. Asking for a device that is
     not there is a ``ValueError``, not a crash deep inside torch.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` or a torch device spec.
+
+    Returns
+    -------
+    device : torch.device
+        A device that is available here.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not a device spec, or names a device that is not available.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("auto").type in ("cuda", "mps", "cpu")
+    True
+    >>> resolve_device("gpu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: device='gpu' is not a torch device: ...
     """
     if device == "auto":
         if torch.cuda.is_available():
@@ -43,6 +70,29 @@ def autocast_dtype(device, mixed_precision):
     """The autocast dtype for ``mixed_precision`` on ``device``, or None for full fp32.
 
     Mixed precision is a CUDA feature here: CPU autocast is slower than fp32 on most CPUs.
+
+    Parameters
+    ----------
+    device : torch.device
+        The device the model runs on.
+    mixed_precision : {"auto", "bf16", "fp16", "no"}
+        ``"auto"`` takes bfloat16 where the GPU supports it, else float16.
+
+    Returns
+    -------
+    dtype : torch.dtype or None
+        ``torch.bfloat16``, ``torch.float16``, or None for full precision.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import autocast_dtype
+    >>> autocast_dtype(torch.device("cpu"), "bf16") is None  # the CPU always runs fp32
+    True
+    >>> autocast_dtype(torch.device("cuda"), "fp16")
+    torch.float16
+    >>> autocast_dtype(torch.device("cuda"), "no") is None
+    True
     """
     if device.type != "cuda" or mixed_precision == "no":
         return None
@@ -59,6 +109,22 @@ def quiet_transformers(verbose):
 
     ``verbose=1`` means nlpipe's own progress bars; the report that a new head was
     initialised comes with every fine-tune and is noise at that level.
+
+    Parameters
+    ----------
+    verbose : int or None
+        The estimator's ``verbose``; below 2 (or None) silences transformers.
+
+    Examples
+    --------
+    >>> from transformers.utils import logging as hf_logging
+    >>> from nlpipe.neural import quiet_transformers
+    >>> before = hf_logging.get_verbosity()
+    >>> with quiet_transformers(0):
+    ...     hf_logging.get_verbosity() == hf_logging.ERROR
+    True
+    >>> hf_logging.get_verbosity() == before  # restored on exit
+    True
     """
     if verbose is not None and verbose >= 2:
         yield
@@ -79,7 +145,32 @@ def quiet_transformers(verbose):
 
 @contextlib.contextmanager
 def seeded(seed, device):
-    """Seed torch for head initialisation and dropout without touching the caller's RNG state."""
+    """Seed torch for head initialisation and dropout without touching the caller's RNG state.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of torch's generators inside the block.
+    device : torch.device
+        A CUDA device's generator is forked and seeded too.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import seeded
+    >>> cpu = torch.device("cpu")
+    >>> with seeded(0, cpu):
+    ...     a = torch.rand(2)
+    >>> with seeded(0, cpu):
+    ...     b = torch.rand(2)
+    >>> torch.equal(a, b)
+    True
+    >>> state = torch.random.get_rng_state()
+    >>> with seeded(1, cpu):
+    ...     _ = torch.rand(3)
+    >>> torch.equal(state, torch.random.get_rng_state())  # the caller's generator did not move
+    True
+    """
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
@@ -98,7 +189,33 @@ def _load_error(model, what, exc):
 
 
 def load_tokenizer(model):
-    """Load the tokenizer of ``model`` (hub id or local directory)."""
+    """Load the tokenizer of ``model`` (hub id or local directory).
+
+    A tokenizer without a pad token (decoder-only models) pads with its EOS token.
+
+    Parameters
+    ----------
+    model : str or path-like
+        Hub id (in the local cache) or local directory.
+
+    Returns
+    -------
+    tokenizer : transformers tokenizer
+        With a pad token.
+
+    Raises
+    ------
+    ValueError
+        If the tokenizer cannot be loaded, or has neither a pad nor an EOS token.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_tokenizer
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> tokenizer.tokenize("A great movie!")
+    ['a', 'great', 'movie', '!']
+    """
     from transformers import AutoTokenizer
 
     try:
@@ -127,6 +244,30 @@ def load_backbone(model, task, *, num_labels=None, problem_type=None, id2label=N
         ``"single_label_classification"``, ``"multi_label_classification"`` or ``"regression"``.
     id2label : dict, optional
         Stored in the config so saved folders show label names.
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        On CPU; a sequence-classification head is freshly initialised.
+
+    Raises
+    ------
+    ValueError
+        If the model cannot be loaded (the message says where it looked).
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_backbone, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):  # no report about the new head
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=3,
+    ...                           problem_type="single_label_classification",
+    ...                           id2label={0: "neg", 1: "neutral", 2: "pos"})
+    >>> type(model).__name__, model.config.num_labels, model.config.id2label[2]
+    ('BertForSequenceClassification', 3, 'pos')
+    >>> with quiet_transformers(0):
+    ...     type(load_backbone(make_tiny_backbone(), "embedding")).__name__
+    'BertModel'
     """
     from transformers import AutoModel, AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
@@ -146,7 +287,39 @@ def load_backbone(model, task, *, num_labels=None, problem_type=None, id2label=N
 
 
 def resolve_max_length(max_length, tokenizer, model):
-    """``max_length`` clipped to what the backbone can take; the backbone's limit when None."""
+    """``max_length`` clipped to what the backbone can take; the backbone's limit when None.
+
+    The limit is the smaller of the config's ``max_position_embeddings`` and the
+    tokenizer's ``model_max_length`` (512 when neither states one); a larger
+    ``max_length`` is clipped with a logged warning.
+
+    Parameters
+    ----------
+    max_length : int or None
+        The estimator's ``max_length``.
+    tokenizer : transformers tokenizer
+        Its ``model_max_length`` is a limit.
+    model : transformers.PreTrainedModel
+        Its config's ``max_position_embeddings`` is a limit.
+
+    Returns
+    -------
+    max_length : int
+        Tokens per text, at most the backbone's limit.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_backbone, load_tokenizer, quiet_transformers, resolve_max_length
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> path = make_tiny_backbone()  # max_position_embeddings=128
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(path, "embedding")
+    >>> tokenizer = load_tokenizer(path)
+    >>> resolve_max_length(None, tokenizer, model), resolve_max_length(64, tokenizer, model)
+    (128, 64)
+    >>> resolve_max_length(1000, tokenizer, model)  # logs a warning
+    128
+    """
     # A warm-started EncoderDecoderModel keeps the encoder's limit in its sub-config.
     config = getattr(model.config, "encoder", None) or model.config
     limits = [
@@ -181,6 +354,42 @@ def resolve_pooling(pooling, model_name, model):
     ``"auto"`` follows the backbone's pretraining: sentence-transformers folders declare mean
     pooling in ``1_Pooling/config.json``, and their [CLS] pooler was never trained, so a head on
     it starts from noise. ``"mean"`` needs a head that is one linear layer on the hidden size.
+
+    Parameters
+    ----------
+    pooling : {"auto", "cls", "mean"}
+        The estimator's ``pooling``.
+    model_name : str or path-like
+        The backbone's hub id or folder, searched for ``1_Pooling/config.json``.
+    model : transformers.PreTrainedModel
+        The loaded model, checked for a linear head with ``"mean"``.
+
+    Returns
+    -------
+    pooling : {"cls", "mean"}
+        How the head reads the encoder.
+
+    Raises
+    ------
+    ValueError
+        If ``"mean"`` is asked of a model whose head is not one linear layer.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> from nlpipe.neural import load_backbone, quiet_transformers, resolve_pooling
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> resolve_pooling("auto", make_tiny_backbone(), model)  # a plain BERT folder
+    'cls'
+    >>> with tempfile.TemporaryDirectory() as tmp:  # the same folder as sentence-transformers saves it
+    ...     folder = shutil.copytree(make_tiny_backbone(), Path(tmp, "st-model"))
+    ...     (folder / "1_Pooling").mkdir()
+    ...     _ = (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}')
+    ...     resolve_pooling("auto", folder, model)
+    'mean'
     """
     if pooling == "auto":
         path = _pooling_config(model_name)
@@ -201,26 +410,126 @@ def resolve_pooling(pooling, model_name, model):
 
 
 def mean_pool(hidden, attention_mask):
-    """Average the token vectors where ``attention_mask`` is 1."""
+    """Average the token vectors where ``attention_mask`` is 1.
+
+    Parameters
+    ----------
+    hidden : torch.Tensor of shape (n_texts, n_tokens, hidden_size)
+        Token vectors.
+    attention_mask : torch.Tensor of shape (n_texts, n_tokens)
+        1 for real tokens, 0 for padding.
+
+    Returns
+    -------
+    pooled : torch.Tensor of shape (n_texts, hidden_size)
+        The mean of each text's real tokens (zeros for a text without any).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import mean_pool
+    >>> hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]]])  # 1 text, 3 tokens, 2 dimensions
+    >>> mean_pool(hidden, torch.tensor([[1, 1, 0]]))  # the third token is padding
+    tensor([[2., 3.]])
+    """
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
 def mean_pooled_features(model, batch):
-    """The encoder's mean-pooled output, the input of the linear head."""
+    """The encoder's mean-pooled output, the input of the linear head.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model with a ``base_model`` encoder.
+    batch : dict of str to torch.Tensor
+        ``input_ids`` and ``attention_mask`` (see :func:`collate`).
+
+    Returns
+    -------
+    features : torch.Tensor of shape (n_texts, hidden_size)
+        See :func:`mean_pool`.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import collate, encode, load_backbone, load_tokenizer, mean_pooled_features
+    >>> from nlpipe.neural import quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> batch = collate(encode(tokenizer, ["a great movie", "boring"], 16), tokenizer.pad_token_id, "cpu")
+    >>> mean_pooled_features(model, batch).shape  # hidden size 32
+    torch.Size([2, 32])
+    """
     hidden = model.base_model(**batch).last_hidden_state
     return mean_pool(hidden, batch["attention_mask"])
 
 
 def mean_pooled_logits(model, batch):
-    """Logits of a BERT-style model with its linear head on mean-pooled tokens instead of the [CLS] pooler."""
+    """Logits of a BERT-style model with its linear head on mean-pooled tokens instead of the [CLS] pooler.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model whose ``classifier`` is one linear layer on the hidden size.
+    batch : dict of str to torch.Tensor
+        ``input_ids`` and ``attention_mask`` (see :func:`collate`).
+
+    Returns
+    -------
+    logits : torch.Tensor of shape (n_texts, n_outputs)
+        The head applied to :func:`mean_pooled_features` (after the model's dropout).
+
+    Examples
+    --------
+    >>> from nlpipe.neural import collate, encode, load_backbone, load_tokenizer, mean_pooled_logits
+    >>> from nlpipe.neural import quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=3)
+    >>> batch = collate(encode(tokenizer, ["a great movie", "boring"], 16), tokenizer.pad_token_id, "cpu")
+    >>> mean_pooled_logits(model, batch).shape
+    torch.Size([2, 3])
+    """
     pooled = mean_pooled_features(model, batch)
     dropout = getattr(model, "dropout", None)
     return model.classifier(dropout(pooled) if dropout is not None else pooled)
 
 
 def set_linear_head(model, weight, bias):
-    """Overwrite the linear head's weights (shape ``(n_outputs, hidden)``) and bias."""
+    """Overwrite the linear head's weights (shape ``(n_outputs, hidden)``) and bias.
+
+    Used to start a fine-tune from a head fitted on frozen features (e.g. a
+    logistic regression on :func:`mean_pooled_features`).
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model whose ``classifier`` is one linear layer.
+    weight : array-like of shape (n_outputs, hidden_size)
+        The new weights.
+    bias : array-like of shape (n_outputs,)
+        The new bias.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from nlpipe.neural import (collate, encode, load_backbone, load_tokenizer, mean_pooled_logits,
+    ...                            quiet_transformers, set_linear_head)
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2).eval()
+    >>> set_linear_head(model, np.zeros((2, 32)), [1.0, -1.0])
+    >>> batch = collate(encode(tokenizer, ["a great movie", "boring"], 16), tokenizer.pad_token_id, "cpu")
+    >>> with torch.no_grad():
+    ...     mean_pooled_logits(model, batch).tolist()
+    [[1.0, -1.0], [1.0, -1.0]]
+    """
     head = model.classifier
     with torch.no_grad():
         head.weight.copy_(torch.as_tensor(weight, dtype=head.weight.dtype))
