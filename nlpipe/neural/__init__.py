@@ -3,6 +3,24 @@
 Backbone loading (hub id or local directory), devices, seeding, the single
 training loop, length-sorted batched inference, and model state <-> bytes.
 Task estimators (``nlpipe.classification``, ...) import it inside ``fit``.
+
+``IGNORE_INDEX`` (-100) is the label value that Hugging Face models and torch's
+cross-entropy leave out of the loss: :func:`collate_labels` pads label sequences
+with it, and :func:`causal_training_ids` marks prompt tokens with it.
+
+Examples
+--------
+>>> import torch
+>>> from nlpipe.neural import IGNORE_INDEX, causal_training_ids, collate_labels
+>>> IGNORE_INDEX
+-100
+>>> collate_labels([[5, 6], [7]], "cpu").tolist()
+[[5, 6], [7, -100]]
+>>> causal_training_ids([[1, 2]], [[3]], eos=9, max_length=8)[1]  # no loss on the prompt
+[[-100, -100, 3, 9]]
+>>> logits, labels = torch.tensor([[2.0, 0.0], [0.0, 2.0]]), torch.tensor([0, IGNORE_INDEX])
+>>> bool(torch.nn.functional.cross_entropy(logits, labels) == torch.nn.functional.cross_entropy(logits[:1], labels[:1]))
+True
 """
 
 from ._backbone import (
