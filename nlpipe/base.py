@@ -72,6 +72,18 @@ class Interval:
         self.closed = closed
 
     def is_satisfied_by(self, value):
+        """Whether ``value`` is a number of ``type`` (never a bool, never NaN) within the bounds.
+
+        Parameters
+        ----------
+        value : object
+            The parameter value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when the constraint holds.
+        """
         if isinstance(value, bool) or not isinstance(value, self.type):
             return False
         if isinstance(value, float) and math.isnan(value):
@@ -115,6 +127,18 @@ class Options:
         self.options = tuple(options)
 
     def is_satisfied_by(self, value):
+        """Whether ``value`` is one of the options.
+
+        Parameters
+        ----------
+        value : object
+            The parameter value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when the constraint holds.
+        """
         try:
             return value in self.options
         except TypeError:  # unhashable / incomparable values
@@ -147,6 +171,18 @@ class HasMethods:
         self.methods = list(methods)
 
     def is_satisfied_by(self, value):
+        """Whether ``value`` has every one of the methods.
+
+        Parameters
+        ----------
+        value : object
+            The parameter value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when the constraint holds.
+        """
         return all(callable(getattr(value, m, None)) for m in self.methods)
 
     def __str__(self):
@@ -164,6 +200,18 @@ class NgramRange:
     """
 
     def is_satisfied_by(self, value):
+        """Whether ``value`` is a valid ``(min_n, max_n)`` tuple.
+
+        Parameters
+        ----------
+        value : object
+            The parameter value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when the constraint holds.
+        """
         return (
             isinstance(value, tuple)
             and len(value) == 2

@@ -1,6 +1,10 @@
 """Public docstrings are numpydoc and agree with the signatures."""
 
+import importlib
 import inspect
+import re
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,11 +18,41 @@ from numpydoc.validate import validate  # noqa: E402
 # PR03: documented in another order; GL08: no docstring; SS01: no summary.
 CHECKED = {"PR01", "PR02", "PR03", "GL08", "SS01"}
 
+# Every name in these modules' __all__ is public: it needs a numpydoc docstring and a runnable example.
+PUBLIC_MODULES = [
+    "nlpipe",
+    "nlpipe.base",
+    "nlpipe.classification",
+    "nlpipe.compression",
+    "nlpipe.datasets",
+    "nlpipe.exceptions",
+    "nlpipe.generation",
+    "nlpipe.metrics",
+    "nlpipe.neural",
+    "nlpipe.question_answering",
+    "nlpipe.sentiment",
+    "nlpipe.summarization",
+    "nlpipe.testing",
+    "nlpipe.text",
+]
+# Modules that import an optional extra at module level.
+_NEEDS = {"nlpipe.neural": "torch"}
+
+
+def _public_modules():
+    """The modules of PUBLIC_MODULES that import here (nlpipe.neural needs torch)."""
+    for name in PUBLIC_MODULES:
+        try:
+            yield importlib.import_module(name)
+        except ImportError:
+            if name not in _NEEDS:
+                raise
+
 
 def _public_objects():
-    from nlpipe import compression, summarization
+    from nlpipe import summarization
 
-    names = [(nlpipe, n) for n in nlpipe.__all__] + [(compression, n) for n in compression.__all__] + [
+    names = [(module, n) for module in _public_modules() for n in module.__all__] + [
         (summarization, n) for n in ("split_sentences", "oracle_labels")]
     for module, name in names:
         obj = getattr(module, name)
@@ -52,3 +86,78 @@ def test_class_docstrings_have_required_sections(cls):
     for section in ("Parameters", "Attributes", "See Also", "Examples"):
         assert f"\n    {section}\n" in doc, f"{cls.__name__} docstring lacks {section}"
     assert ">>>" in doc
+
+
+
+def _examples(doc):
+    """The body of the numpydoc ``Examples`` section of ``doc`` ('' when it has none)."""
+    match = re.search(r"^Examples\n-{3,}\n(.*?)(?=^[^\s>.][^\n]*\n-{3,}\n|\Z)", inspect.cleandoc(doc or ""),
+                      re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def _example_lines(doc):
+    return [line.strip() for line in _examples(doc).splitlines() if line.strip().startswith((">>> ", "... "))]
+
+
+def _missing_examples(module):
+    """Public names of ``module`` without an example.
+
+    Functions, classes and modules need an Examples section with a ``>>>`` line in their
+    own docstring. Other objects (constants, scorer instances) cannot carry a docstring of
+    their own: the module's Examples section must use them on a ``>>>``/``...`` line.
+    """
+    missing = []
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isroutine(obj):
+            if not any(line.startswith(">>> ") for line in _example_lines(obj.__doc__)):
+                missing.append(name)
+        elif not any(re.search(rf"\b{re.escape(name)}\b", line) for line in _example_lines(module.__doc__)):
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_public_names_have_examples(module_name):
+    if module_name in _NEEDS:
+        pytest.importorskip(_NEEDS[module_name])
+    module = importlib.import_module(module_name)
+    missing = _missing_examples(module)
+    assert not missing, f"public names of {module_name} without an Examples section (with >>>): {missing}"
+
+
+def test_examples_check_catches_a_name_without_example():
+    import types
+
+    module = types.ModuleType("fake", "Fake.\n\nExamples\n--------\n>>> LIMIT\n3\n")
+
+    def documented():
+        """Documented.
+
+        Examples
+        --------
+        >>> documented()
+        """
+
+    def undocumented():
+        """Has no example; ``>>>`` in prose does not count.
+
+        Notes
+        -----
+        >>> only a note
+        """
+
+    module.documented, module.undocumented, module.LIMIT, module.OTHER = documented, undocumented, 3, 4
+    module.__all__ = ["documented", "undocumented", "LIMIT", "OTHER"]
+    assert _missing_examples(module) == ["undocumented", "OTHER"]
+
+
+def test_doctests_of_the_package_run_in_the_suite():
+    if sys.version_info < (3, 11):
+        pytest.skip("tomllib is Python 3.11+")
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "--doctest-modules" in config["addopts"].split()
+    assert "nlpipe" in config["testpaths"]
