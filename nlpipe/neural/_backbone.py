@@ -240,6 +240,7 @@ def load_backbone(model, task, *, num_labels=None, problem_type=None, id2label=N
         A fresh sequence-classification head (``num_labels`` outputs), the bare
         encoder, or a span head (the checkpoint's own, if it has one).
     num_labels : int, optional
+        Outputs of the sequence-classification head.
     problem_type : str, optional
         ``"single_label_classification"``, ``"multi_label_classification"`` or ``"regression"``.
     id2label : dict, optional
