@@ -73,7 +73,10 @@ def test_every_public_module_has_an_api_page():
 @pytest.mark.parametrize("module", sorted(set(_public_modules()) - set(NOT_IN_API)))
 def test_every_exported_name_is_documented(module):
     """Each ``__all__`` name has a docstring or is a constant (shown with its value: show_if_no_docstring)."""
-    mod = importlib.import_module(f"nlpipe.{module}")
+    try:
+        mod = importlib.import_module(f"nlpipe.{module}")
+    except ImportError as exc:  # nlpipe.neural without torch: an extra that is not installed
+        pytest.skip(f"nlpipe.{module} needs an extra: {exc}")
     assert getattr(mod, "__all__", None), f"nlpipe.{module} has no __all__: the API page would show nothing"
     for name in mod.__all__:
         obj = getattr(mod, name)
