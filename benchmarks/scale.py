@@ -51,13 +51,23 @@ def _tree_rss_mb(root):
     return total / 2**20
 
 
+def _load():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def measured(fn):
-    """``(result, seconds, peak MiB of the process tree)``, sampling memory every 0.1 s."""
-    peak, done = [_tree_rss_mb(os.getpid())], threading.Event()
+    """``(result, seconds, peak MiB of the process tree, highest 1-minute load average)``.
+
+    Both are sampled every 0.1 s; the load shows whether other work shared the cores (wall-clock
+    ratios on a shared machine are only as good as that: a phase that uses every core sees a load
+    of about the core count on an idle machine).
+    """
+    peak, load, done = [_tree_rss_mb(os.getpid())], [_load()], threading.Event()
 
     def sample():
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss_mb(os.getpid()))
+            load[0] = max(load[0], _load())
             done.wait(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -69,7 +79,7 @@ def measured(fn):
         seconds = time.perf_counter() - t0
         done.set()
         thread.join()
-    return out, seconds, peak[0]
+    return out, seconds, peak[0], load[0]
 
 
 def main(argv=None):
@@ -99,29 +109,29 @@ def main(argv=None):
     def search(n_jobs):
         return GridSearchCV(TfidfSVMClassifier(random_state=0), GRID, cv=5, n_jobs=n_jobs).fit(X, y)
 
-    serial, t_serial, m_serial = measured(lambda: search(None))
+    serial, t_serial, m_serial, l_serial = measured(lambda: search(None))
     scores["serial"] = serial.cv_results_["mean_test_score"]
-    rows.append(("serial (n_jobs=1)", t_serial, m_serial))
-    loky, t_loky, m_loky = measured(lambda: search(2))
+    rows.append(("serial (n_jobs=1)", t_serial, m_serial, l_serial))
+    loky, t_loky, m_loky, l_loky = measured(lambda: search(2))
     scores["loky"] = loky.cv_results_["mean_test_score"]
-    rows.append(("loky (n_jobs=2)", t_loky, m_loky))
+    rows.append(("loky (n_jobs=2)", t_loky, m_loky, l_loky))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster):
         def on_dask():
             with joblib.parallel_backend("dask"):
                 return search(-1)
 
-        dask_search, t_dask, m_dask = measured(on_dask)
+        dask_search, t_dask, m_dask, l_dask = measured(on_dask)
         scores["dask"] = dask_search.cv_results_["mean_test_score"]
-        rows.append(("Dask LocalCluster (2 workers)", t_dask, m_dask))
+        rows.append(("Dask LocalCluster (2 workers)", t_dask, m_dask, l_dask))
 
         fitted = serial.best_estimator_
         texts = list(load_imdb("train", data_home=args.data_home)[0]) + list(load_imdb("test", data_home=args.data_home)[0])
         texts = texts[: args.n_docs * 2] if args.n_docs else texts
-        plain, t_plain, m_plain = measured(lambda: fitted.predict(texts))
+        plain, t_plain, m_plain, l_plain = measured(lambda: fitted.predict(texts))
         frame = dd.from_pandas(pd.DataFrame({"text": texts}), npartitions=8)
         wrapped = ParallelPostFit(estimator=fitted, predict_meta=pd.Series([], dtype=object))
-        lazy, t_ppf, m_ppf = measured(lambda: np.asarray(wrapped.predict(frame).compute()))
+        lazy, t_ppf, m_ppf, l_ppf = measured(lambda: np.asarray(wrapped.predict(frame).compute()))
     same = {k: bool(np.allclose(v, scores["serial"])) for k, v in scores.items()}
 
     lines = [
@@ -131,18 +141,21 @@ def main(argv=None):
         "Peak memory: resident memory of the whole process tree (workers included), sampled every 0.1 s.", "",
         f"## GridSearchCV(TfidfSVMClassifier, {int(np.prod([len(v) for v in GRID.values()]))} settings, cv=5) on "
         f"20 Newsgroups train ({len(X):,} posts)", "",
-        "| backend | wall time | speed-up | peak memory | mean CV scores equal the serial run |",
-        "|---|---|---|---|---|",
+        "| backend | wall time | speed-up | peak memory | mean CV scores equal the serial run | max load |",
+        "|---|---|---|---|---|---|",
     ]
-    for (name, seconds, peak), key in zip(rows, ["serial", "loky", "dask"]):
-        lines.append(f"| {name} | {seconds:.1f} s | {t_serial / seconds:.2f}x | {peak:,.0f} MiB | {same[key]} |")
+    for (name, seconds, peak, load), key in zip(rows, ["serial", "loky", "dask"]):
+        lines.append(f"| {name} | {seconds:.1f} s | {t_serial / seconds:.2f}x | {peak:,.0f} MiB | {same[key]} "
+                     f"| {load:.1f} |")
     lines += [
         "", f"Best: {serial.best_params_} (CV accuracy {serial.best_score_:.4f}).", "",
         f"## Prediction over IMDB train+test ({len(texts):,} reviews) with the best model", "",
-        "| method | wall time | speed-up | peak memory | same labels |", "|---|---|---|---|---|",
-        f"| plain `predict(list)` | {t_plain:.1f} s | 1.00x | {m_plain:,.0f} MiB | |",
+        "| method | wall time | speed-up | peak memory | same labels | max load |", "|---|---|---|---|---|---|",
+        f"| plain `predict(list)` | {t_plain:.1f} s | 1.00x | {m_plain:,.0f} MiB | | {l_plain:.1f} |",
         f"| `ParallelPostFit` on a Dask DataFrame (8 partitions, 2 workers) | {t_ppf:.1f} s | {t_plain / t_ppf:.2f}x | "
-        f"{m_ppf:,.0f} MiB | {bool((lazy == np.asarray(plain)).all())} |",
+        f"{m_ppf:,.0f} MiB | {bool((lazy == np.asarray(plain)).all())} | {l_ppf:.1f} |",
+        "", f"max load: the highest 1-minute load average seen during the phase ({os.cpu_count()} cores; "
+        "well above the cores the phase uses means other work shared the machine and slowed it).",
     ]
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
