@@ -532,6 +532,7 @@ def collect(area, results=RESULTS, texts=None, data_home=None):
             r["source"] = next((f for f in area.files if _mentions(area, f, r)), area.files[0])
             md_rows.append(r)
     md_used = sorted({r["source"] for r in md_rows})
+    md_settings = list(dict.fromkeys(r["setting"] for r in md_rows)) if json_rows else []
     missing = []
     refs = references(area.key, texts, missing)
     measured = json_rows + md_rows
@@ -541,7 +542,8 @@ def collect(area, results=RESULTS, texts=None, data_home=None):
         rows += [r for r in measured if r["setting"] == setting]
         rows += [r for r in refs if r["setting"] == setting]
     rows += [r for r in refs if r["setting"] not in order]
-    return rows, {"json": used_json, "md": md_used, "stale_json": stale, "missing_references": missing}
+    return rows, {"json": used_json, "md": md_used, "md_settings": md_settings, "stale_json": stale,
+                  "missing_references": missing}
 
 
 def _mentions(area, md, r):
@@ -699,7 +701,8 @@ def build(results=RESULTS, out=None, data_home=None, areas=None):
         if prov["json"]:
             parts.append("JSON " + ", ".join(f"`{f}`" for f in prov["json"]))
         if prov["md"]:
-            parts.append("tables parsed from " + ", ".join(f"`{f}`" for f in prov["md"]))
+            parts.append("tables parsed from " + ", ".join(f"`{f}`" for f in prov["md"])
+                         + (" for " + "; ".join(prov["md_settings"]) if prov["md_settings"] else ""))
         if prov["stale_json"]:
             parts.append("ignored (its .md was rewritten since): " + ", ".join(f"`{f}`" for f in prov["stale_json"]))
         lines.append(f"- {area.title}: " + ("; ".join(parts) or "no results") + ".")
