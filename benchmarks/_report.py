@@ -110,7 +110,8 @@ class Table:
         return None
 
     def cell(self, r, name):
-        return r[self.column(name)]
+        i = self.column(name)
+        return r[i] if i < len(r) else ""  # a short row: the missing cells are empty
 
 
 def _cells(line):
@@ -340,11 +341,11 @@ def _md_scale(texts):
         for r in t.rows:
             serial = "n_jobs=1" in r[0] or "plain" in r[0]
             equal_col = [c for c in t.columns if "equal" in c or "same" in c]
+            notes = ["serial run"] if serial else [f"{c}: {t.cell(r, c)}" for c in equal_col[:1]]
+            notes += [f"max load {t.cell(r, c)}" for c in t.columns if c == "max load" and t.cell(r, c)]
             rows.append(row(setting, r[0], "peer" if serial else "nlpipe",
                             {"speedup": first(t.cell(r, "speed-up"), "x"), "memory": first(t.cell(r, "peak memory"))},
-                            first(t.cell(r, "wall time")),
-                            note="serial run" if serial else (f"{equal_col[0]}: {t.cell(r, equal_col[0])}"
-                                                              if equal_col else "")))
+                            first(t.cell(r, "wall time")), note=", ".join(notes)))
     return rows
 
 
@@ -486,7 +487,9 @@ AREAS = [
          (("speedup", "speed-up"), ("memory", "peak memory (MiB)")), "wall time (s)", False, "memory",
          "peak memory of the process tree (MiB)", "wall time (s)",
          "The peer is the serial run of the same work, measured in the same run. No published reference applies "
-         "(these are wall times of this machine).", _md_scale),
+         "(these are wall times of this machine). A speed-up above the number of cores means the serial phase "
+         "shared the cores with other work: read scale.md's notes on the machine load before quoting one.",
+         _md_scale),
 ]
 AREA_BY_KEY = {a.key: a for a in AREAS}
 
