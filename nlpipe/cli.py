@@ -195,7 +195,7 @@ def build_parser():
     p.add_argument("--lm", default="auto", metavar="auto|none|PATH",
                    help="instruction model: the installed SmolLM2-135M-Instruct (auto), none, or a local folder")
     p.add_argument("--n-finetune", type=int, default=400, help="messages to fine-tune the encoder on (default: 400)")
-    p.add_argument("--n-eval", type=int, default=500, help="test messages for the neural models (default: 500)")
+    p.add_argument("--n-eval", type=int, default=300, help="test messages for the neural models (default: 300)")
     p.add_argument("--n-summaries", type=int, default=4, help="messages to summarize (default: 4)")
     p.add_argument("--quick", action="store_true", help="600 messages per step: a quick check of every section")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
