@@ -297,7 +297,8 @@ def truncated_backbone(model, n_layers, path=None):
     n_layers : int
         Encoder layers to keep (counted from the embeddings).
     path : str or path-like, default=None
-        Target folder; a new temporary folder when None.
+        Target folder; when None, a new temporary folder that is removed when the
+        process exits (give a path to keep the backbone).
 
     Returns
     -------
@@ -339,7 +340,12 @@ def truncated_backbone(model, n_layers, path=None):
         raise ValueError(f"n_layers={n_layers} but the encoder has only {len(layers)} layers.")
     encoder.encoder.layer = layers[:n_layers]
     encoder.config.num_hidden_layers = n_layers
-    path = path or tempfile.mkdtemp(prefix="nlpipe-student-")
+    if path is None:
+        import atexit
+        import shutil
+
+        path = tempfile.mkdtemp(prefix="nlpipe-student-")
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
     encoder.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return os.fspath(path)
