@@ -109,6 +109,8 @@ def main(argv=None):
     # A file is all we want: the non-interactive backend works without a display.
     matplotlib.use("Agg")
     ax = plot_report(table)
+    # Room for the labels plot_report writes to the right of each point.
+    ax.margins(x=0.25, y=0.1)
     ax.set_ylabel("accuracy")
     ax.figure.tight_layout()
     ax.figure.savefig(args.out, dpi=120)

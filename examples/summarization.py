@@ -14,7 +14,7 @@ seconds each system took to fit and predict.
 
 Run::
 
-    python examples/summarization.py --data-home ../shared/data   # CNN/DailyMail sample + SmolLM2, ~2-3 min
+    python examples/summarization.py --data-home ../shared/data   # CNN/DailyMail sample + SmolLM2, ~2 min idle
     python examples/summarization.py --smoke                      # toy documents and a tiny random LM, seconds
 
 Full mode reads ``<data-home>/cnn_dailymail/dev_sample.jsonl`` (default ``$NLPIPE_DATA`` or
@@ -77,7 +77,7 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="toy documents and a tiny random LM; seconds")
     parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"),
                         help="folder holding cnn_dailymail/ (default: $NLPIPE_DATA or ../shared/data)")
-    parser.add_argument("--n-test", type=int, default=6, help="articles every system summarizes and is scored on")
+    parser.add_argument("--n-test", type=int, default=4, help="articles every system summarizes and is scored on")
     parser.add_argument("--n-train", type=int, default=200, help="articles the supervised model learns from")
     args = parser.parse_args(argv)
 
