@@ -10,7 +10,7 @@ original, and ``plot_report`` draws accuracy against latency into a PNG.
 
 Run::
 
-    python examples/compress_and_report.py --data-home ../shared/data   # all-MiniLM-L6-v2 on SST-2, ~2 min
+    python examples/compress_and_report.py --data-home ../shared/data   # all-MiniLM-L6-v2 on SST-2, a few minutes
     python examples/compress_and_report.py --smoke                      # tiny local model and toy data, seconds
     python examples/compress_and_report.py --out report.png             # where the plot goes
 

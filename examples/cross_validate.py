@@ -8,7 +8,7 @@ Prints mean +- std accuracy and the fit and scoring time per fold.
 
 Run::
 
-    python examples/cross_validate.py --data-home ../shared/data   # SST-2 subsample + all-MiniLM-L6-v2, ~2-3 min
+    python examples/cross_validate.py --data-home ../shared/data   # SST-2 subsample + all-MiniLM-L6-v2, a few minutes
     python examples/cross_validate.py --smoke                      # tiny local model and toy data, seconds
 
 Full mode reads SST-2 (``<data-home>/sst2/train.tsv``; default ``$NLPIPE_DATA`` or ``../shared/data``)

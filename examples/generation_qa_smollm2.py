@@ -33,14 +33,14 @@ PASSAGES = pd.DataFrame({
         "How long is the hiking trail?",
     ],
     "context": [
-        "The Harbour Bridge opened in 1932 after eight years of construction. It carries rail, vehicle and "
-        "pedestrian traffic between the city centre and the north shore.",
-        "The town museum displays farming tools from the nineteenth century. Entry is free on Sundays, and "
-        "school groups can book guided tours.",
-        "The bakery on Mill Street was founded by Maria Lopez in 1998. It is known for its rye bread and "
-        "opens at six every morning.",
-        "The coastal hiking trail is 12 kilometres long and takes about four hours. It starts at the old "
-        "lighthouse and ends in the fishing village.",
+        ("The Harbour Bridge opened in 1932 after eight years of construction. It carries rail, vehicle and "
+         "pedestrian traffic between the city centre and the north shore."),
+        ("The town museum displays farming tools from the nineteenth century. Entry is free on Sundays, and "
+         "school groups can book guided tours."),
+        ("The bakery on Mill Street was founded by Maria Lopez in 1998. It is known for its rye bread and "
+         "opens at six every morning."),
+        ("The coastal hiking trail is 12 kilometres long and takes about four hours. It starts at the old "
+         "lighthouse and ends in the fishing village."),
     ],
 })
 GOLD = ["1932", "farming tools from the nineteenth century", "Maria Lopez", "12 kilometres"]

@@ -93,7 +93,8 @@ def main(argv=None):
     pipeline = Pipeline([("model", TfidfSVMClassifier(random_state=0))])
     model_grid = [
         {"model": [TfidfSVMClassifier(random_state=0)], "model__C": [0.3, 1.0], "model__min_df": [1, 2]},
-        {"model": [TfidfNBClassifier()], "model__alpha": [0.1, 0.3, 1.0], "model__variant": ["complement", "multinomial"]},
+        {"model": [TfidfNBClassifier()], "model__alpha": [0.1, 0.3, 1.0],
+         "model__variant": ["complement", "multinomial"]},
     ]
     search = GridSearchCV(pipeline, model_grid, scoring="f1_macro", cv=cv, n_jobs=args.n_jobs)
     search.fit(X_train, y_train)

@@ -86,7 +86,8 @@ def main(argv=None):
     rows = []
     for emotion in sorted(train["emotion"].unique()):
         tr, dv = train[train["emotion"] == emotion], dev[dev["emotion"] == emotion]
-        X_tr, y_tr, X_dv, y_dv = tr["text"].tolist(), tr["intensity"].to_numpy(), dv["text"].tolist(), dv["intensity"].to_numpy()
+        X_tr, y_tr = tr["text"].tolist(), tr["intensity"].to_numpy()
+        X_dv, y_dv = dv["text"].tolist(), dv["intensity"].to_numpy()
         row = {name: pearson_r(y_dv, model.fit(X_tr, y_tr).predict(X_dv)) for name, model in models.items()}
         # The classifier cross-validates its regressor to place the thresholds on honest predictions.
         clf = IntensityClassifier(levels=LEVELS, regressor=IntensityRegressor(lexicon="vader", clip=False))

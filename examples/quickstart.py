@@ -24,9 +24,9 @@ from nlpipe import TfidfNBClassifier, TfidfSVMClassifier
 def load_data(smoke):
     """Train and test texts: the SMS set's own 80/20 split, or a tiny toy set in smoke mode."""
     if smoke:
-        from nlpipe.testing import make_text_classification
-
         from sklearn.model_selection import train_test_split
+
+        from nlpipe.testing import make_text_classification
 
         X, y = make_text_classification(2, repeat=3)
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)

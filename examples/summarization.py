@@ -14,7 +14,7 @@ seconds each system took to fit and predict.
 
 Run::
 
-    python examples/summarization.py --data-home ../shared/data   # CNN/DailyMail sample + SmolLM2, ~2 min idle
+    python examples/summarization.py --data-home ../shared/data   # CNN/DailyMail sample + SmolLM2, a few minutes
     python examples/summarization.py --smoke                      # toy documents and a tiny random LM, seconds
 
 Full mode reads ``<data-home>/cnn_dailymail/dev_sample.jsonl`` (default ``$NLPIPE_DATA`` or
@@ -30,7 +30,11 @@ import pathlib
 import sys
 import time
 
-from nlpipe import AbstractiveSummarizer, ExtractiveSummarizer, SupervisedExtractiveSummarizer
+from nlpipe import (
+    AbstractiveSummarizer,
+    ExtractiveSummarizer,
+    SupervisedExtractiveSummarizer,
+)
 from nlpipe.metrics import rouge
 from nlpipe.summarization import split_sentences
 
