@@ -119,7 +119,14 @@ def test_every_number_in_the_tables_comes_from_the_results(report):
     known = {n for text in sources for n in NUMBER.findall(text)}
     table_lines = [re.sub(r"\]\([^)]*\)", "]", line) for line in readme.splitlines() if line.startswith("|")]
     assert len(table_lines) > 20
-    unknown = sorted({n for line in table_lines for n in NUMBER.findall(line)} - known)
+    found, skip = set(), None
+    for line in table_lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if "system" in cells:  # a header: the system column names things ("Zhang et al. (2015)"), measures nothing
+            skip = cells.index("system")
+            continue
+        found |= {n for i, c in enumerate(cells) if i != skip for n in NUMBER.findall(c)}
+    unknown = sorted(found - known)
     assert not unknown, f"numbers in README.md found in no results file: {unknown}"
 
 
