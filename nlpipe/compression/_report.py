@@ -157,4 +157,5 @@ def plot_report(table, ax=None):
     ax.set_xlabel("ms per 1,000 texts")
     ax.set_ylabel("score")
     ax.set_xscale("log")
+    ax.margins(x=0.25, y=0.12)  # room for the point labels, which are written right of each point
     return ax
