@@ -295,18 +295,25 @@ def _rouge(t, r):
     return {k: first(t.cell(r, h)) for k, h in (("r1", "R-1"), ("r2", "R-2"), ("rl", "R-L"), ("rlsum", "R-Lsum"))}
 
 
+def _size_rows(tables, specs):
+    """nlpipe rows of the model / size ratio / latency / accuracy tables under each ``(heading, setting)``."""
+    rows = []
+    for heading, setting in specs:
+        t = find_table(tables, "model", "size ratio", "ms / 1,000 texts", "accuracy", heading=heading)
+        for r in t.rows if t else []:
+            rows.append(row(setting, r[0], "nlpipe",
+                            {"acc": first(t.cell(r, "accuracy")), "size": first(t.cell(r, "size ratio"))},
+                            first(t.cell(r, "ms / 1,000 texts")), note=f"speed-up {t.cell(r, 'speed-up')}"))
+    return rows
+
+
 def _md_compression(texts):
     rows = []
     text = texts.get("compression.md")
     if text:
         tables = parse_tables(text)
-        for heading, setting in (("Transformer", "MiniLM on SST-2 dev (compression run)"),
-                                 ("TF-IDF", "TF-IDF+SVM on SST-2 dev (compression run)")):
-            t = find_table(tables, "model", "size ratio", "ms / 1,000 texts", "accuracy", heading=heading)
-            for r in t.rows if t else []:
-                rows.append(row(setting, r[0], "nlpipe",
-                                {"acc": first(t.cell(r, "accuracy")), "size": first(t.cell(r, "size ratio"))},
-                                first(t.cell(r, "ms / 1,000 texts")), note=f"speed-up {t.cell(r, 'speed-up')}"))
+        rows += _size_rows(tables, (("Transformer", "MiniLM on SST-2 dev (compression run)"),
+                                    ("TF-IDF", "TF-IDF+SVM on SST-2 dev (compression run)")))
         t = find_table(tables, "model", "ms / 1,000 texts", "accuracy", "labels = fp32", heading="torchao")
         for r in t.rows if t else []:
             role = "peer" if r[0].startswith("torchao") else "nlpipe"
@@ -315,14 +322,9 @@ def _md_compression(texts):
                             note=f"speed-up {t.cell(r, 'speed-up')}"))
     text = texts.get("distillation.md")
     if text:
-        tables = parse_tables(text)
-        for heading, setting in (("Transformer students", "MiniLM teacher -> students (distillation run)"),
-                                 ("TF-IDF", "TF-IDF+SVM students (distillation run)")):
-            t = find_table(tables, "model", "size ratio", "ms / 1,000 texts", "accuracy", heading=heading)
-            for r in t.rows if t else []:
-                rows.append(row(setting, r[0], "nlpipe",
-                                {"acc": first(t.cell(r, "accuracy")), "size": first(t.cell(r, "size ratio"))},
-                                first(t.cell(r, "ms / 1,000 texts")), note=f"speed-up {t.cell(r, 'speed-up')}"))
+        rows += _size_rows(parse_tables(text),
+                           (("Transformer students", "MiniLM teacher -> students (distillation run)"),
+                            ("TF-IDF", "TF-IDF+SVM students (distillation run)")))
     return rows
 
 
