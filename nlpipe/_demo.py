@@ -389,9 +389,14 @@ def run_demo(args):
     from .datasets import _CITATION_SMS, load_sms_spam
 
     encoder, lm = _resolve_encoder(args.encoder), _resolve_lm(args.lm)
-    X, y = load_sms_spam()
-    X_tr, y_tr = load_sms_spam(split="train")
-    X_te, y_te = load_sms_spam(split="test")
+    frame = load_sms_spam(as_frame=True)  # read once; the splits are its "split" column
+
+    def columns(rows):
+        return rows["text"].astype(str).tolist(), rows["label"].to_numpy()
+
+    X, y = columns(frame)
+    X_tr, y_tr = columns(frame[frame["split"] == "train"])
+    X_te, y_te = columns(frame[frame["split"] == "test"])
     if args.quick:
         # The test suite's size: every section still runs end to end.
         X, y = X[:600], y[:600]
