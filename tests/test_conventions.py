@@ -147,7 +147,7 @@ def _same(found, expected):
         return False
     try:
         return bool(found == expected)
-    except Exception:  # an object whose == is not a truth value: not a table literal anyway
+    except (TypeError, ValueError):  # an == that is not a truth value (an array): not a table literal
         return False
 
 
