@@ -262,9 +262,9 @@ def _md_sentiment(texts):
 
 
 def short_call(name):
-    """``IntensityRegressor(backend='tfidf', lexicon='nrc')`` -> ``IntensityRegressor tfidf, nrc`` (plot labels)."""
-    name = re.sub(r"\b(backend|lexicon|analyzer)=|'", "", name.split(" (")[0])
-    return name.replace("(", " ").replace(")", "").replace("SentimentIntensityAnalyzer", "SIA")
+    """``SentimentClassifier(analyzer='char', lexicon=None)`` -> ``SentimentClassifier char, None`` (plot labels)."""
+    name = re.sub(r"\b(lexicon|analyzer)=|'", "", name.split(" (")[0])
+    return name.replace("(", " ").replace(")", "").replace("SentimentIntensityAnalyzer", "SIA").strip()
 
 
 def _md_summarization(texts):

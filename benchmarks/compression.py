@@ -72,12 +72,13 @@ def refit(pruned, X, y, *, epochs, learning_rate, batch_size, seed=0):
     targets = torch.as_tensor([index[v] for v in np.asarray(y).tolist()], dtype=torch.long)
     ids = neural.encode(est.tokenizer_, X, est.max_length_)
     with neural.seeded(seed, est.device_):
+        config = neural.TrainingConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                       weight_decay=0.01, warmup_ratio=0.1, gradient_accumulation_steps=1,
+                                       max_grad_norm=1.0, seed=seed)
         neural.train(
             est.model_, ids, targets,
             loss=lambda m, batch, target: torch.nn.functional.cross_entropy(est._forward(m, batch).float(), target),
-            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=0.01,
-            warmup_ratio=0.1, gradient_accumulation_steps=1, max_grad_norm=1.0, device=est.device_,
-            amp_dtype=None, pad_id=est.tokenizer_.pad_token_id, seed=seed,
+            config=config, device=est.device_, amp_dtype=None, pad_id=est.tokenizer_.pad_token_id,
         )
     return est
 

@@ -3,7 +3,7 @@
 * teacher: the same fit as benchmarks/compression.py (all-MiniLM-L6-v2, ``pooling='cls'``, seed 0, 4,000
   SST-2 training sentences, max_length 64, 2 epochs);
 * a 3-layer student on ``truncated_backbone(teacher, 3)`` (the teacher's first three fine-tuned encoder
-  layers), distilled on the same 4,000 sentences (T=2, alpha=0.5), and the same student trained on the
+  layers), distilled on the same 4,000 sentences (T=2, teacher_weight=0.5), and the same student trained on the
   gold labels only: targets >= 97% of the teacher's dev accuracy at >= 1.8x its speed;
 * TF-IDF + SVM trained on the teacher's softened probabilities over 20,000 unlabelled SST-2 training
   sentences (not among the 4,000) against the same TF-IDF + SVM on the 4,000 gold labels: target, beat it.
@@ -56,7 +56,7 @@ def main(argv=None):
                         help="also distil the transformer student on the first N unlabelled transfer sentences")
     parser.add_argument("--student-epochs", type=int, default=None, help="default: --epochs")
     parser.add_argument("--temperature", type=float, default=2.0)
-    parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument("--teacher-weight", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -86,13 +86,14 @@ def main(argv=None):
     X_st = X_tr + X_transfer[: args.student_transfer]
     y_st = np.concatenate([np.asarray(y_tr, dtype=object), np.full(args.student_transfer, None, dtype=object)])
     distilled, fit_s["distilled student"] = _bench.timed(lambda: Distiller(
-        teacher=teacher, student=student, temperature=args.temperature, alpha=args.alpha).fit(X_st, y_st))
+        teacher=teacher, student=student, temperature=args.temperature,
+        teacher_weight=args.teacher_weight).fit(X_st, y_st))
     gold_student, fit_s["gold-only student"] = _bench.timed(lambda: TransformerClassifier(
         model=truncated_backbone(teacher, args.layers), **settings).fit(X_tr, y_tr))
     svm_gold, fit_s["TF-IDF+SVM gold"] = _bench.timed(lambda: TfidfSVMClassifier(random_state=0).fit(X_tr, y_tr))
     svm_soft, fit_s["TF-IDF+SVM soft (incl. teacher inference)"] = _bench.timed(lambda: Distiller(
         teacher=teacher, student=TfidfSVMClassifier(random_state=0), temperature=args.temperature,
-        alpha=1.0).fit(X_transfer))
+        teacher_weight=1.0).fit(X_transfer))
     print("fit seconds:", {k: round(v) for k, v in fit_s.items()}, flush=True)
     for m in (teacher, distilled.student_, gold_student):
         m.set_params(batch_size=args.predict_batch_size)
@@ -100,7 +101,7 @@ def main(argv=None):
     L = args.layers
     models = {
         "fp32 teacher (6 layers)": teacher,
-        f"{L}-layer student, distilled (T={args.temperature:g}, alpha={args.alpha:g}"
+        f"{L}-layer student, distilled (T={args.temperature:g}, teacher_weight={args.teacher_weight:g}"
         + (f", + {args.student_transfer:,} unlabelled, {student_settings['epochs']} epoch(s)"
            if args.student_transfer else "") + ")": distilled.student_,
         f"{L}-layer student, gold labels only": gold_student,
@@ -142,7 +143,7 @@ def main(argv=None):
         f"batch_size={args.batch_size}, learning_rate={args.learning_rate}, random_state=0)` on {args.n_train:,} SST-2 "
         f"training sentences (seed 0; as benchmarks/compression.py). Student: the same settings on "
         f"`truncated_backbone(teacher, {L})`, trained by `Distiller(teacher, student, temperature="
-        f"{args.temperature:g}, alpha={args.alpha:g}).fit(X_train, y_train)`. Scored on the {len(X_dev)} SST-2 dev "
+        f"{args.temperature:g}, teacher_weight={args.teacher_weight:g}).fit(X_train, y_train)`. Scored on the {len(X_dev)} SST-2 dev "
         f"sentences; `ms / 1,000 texts` is `predict`, batch {args.predict_batch_size}, best of {args.repeats}.",
         "",
         "## Targets",
@@ -156,7 +157,7 @@ def main(argv=None):
         "## TF-IDF + SVM students",
         "",
         f"The soft-label student: `Distiller(teacher, TfidfSVMClassifier(random_state=0), temperature="
-        f"{args.temperature:g}, alpha=1.0).fit(X_unlabelled)` over {len(X_transfer):,} SST-2 training sentences "
+        f"{args.temperature:g}, teacher_weight=1.0).fit(X_unlabelled)` over {len(X_transfer):,} SST-2 training sentences "
         "outside the teacher's 4,000 (seed 1), each sentence once per class weighted by the teacher's softened "
         "probability.",
         "",

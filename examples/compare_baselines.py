@@ -38,7 +38,7 @@ def main(argv=None):
         "nlpipe TfidfSVMClassifier()": TfidfSVMClassifier(random_state=0),
         "nlpipe TfidfNBClassifier()": TfidfNBClassifier(),
         "nlpipe TfidfSVMClassifier(tokenizer=SpacyTokenizer())": TfidfSVMClassifier(
-            tokenizer=SpacyTokenizer(remove_numbers=True), random_state=0
+            tokenizer=SpacyTokenizer(remove_numbers=True, verbose=0), random_state=0
         ),
     }
     for name, model in models.items():

@@ -17,7 +17,7 @@ import time
 
 import pandas as pd
 
-from nlpipe import QuestionAnswerer, TextGenerator, Translator
+from nlpipe import GenerativeQuestionAnswerer, TextGenerator, Translator
 from nlpipe.metrics import squad
 
 PROMPTS = [
@@ -88,8 +88,8 @@ def main(argv=None):
     for prompt, text in zip(PROMPTS, generated):
         print(f"- {prompt}\n  -> {text!r}")
 
-    answers = timed("QuestionAnswerer(mode='generative'), zero-shot",
-                    QuestionAnswerer(mode="generative", max_new_tokens=24, **common), PASSAGES)
+    answers = timed("GenerativeQuestionAnswerer, zero-shot",
+                    GenerativeQuestionAnswerer(max_new_tokens=24, **common), PASSAGES)
     for question, answer, gold in zip(PASSAGES["question"], answers, GOLD):
         print(f"- {question}\n  -> {answer!r} (gold: {gold!r})")
     scores = squad(GOLD, answers)

@@ -90,7 +90,8 @@ def main(argv=None):
         X_dv, y_dv = dv["text"].tolist(), dv["intensity"].to_numpy()
         row = {name: pearson_r(y_dv, model.fit(X_tr, y_tr).predict(X_dv)) for name, model in models.items()}
         # The classifier cross-validates its regressor to place the thresholds on honest predictions.
-        clf = IntensityClassifier(levels=LEVELS, regressor=IntensityRegressor(lexicon="vader", clip=False))
+        clf = IntensityClassifier(levels=LEVELS, regressor=IntensityRegressor(lexicon="vader", clip=False),
+                                  random_state=0)
         predicted = clf.fit(X_tr, to_levels(y_tr)).predict(X_dv)
         gold = to_levels(y_dv)
         row["accuracy"] = float((predicted == gold).mean())

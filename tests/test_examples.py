@@ -122,7 +122,7 @@ def check_compare_baselines(out, folder):
 
 
 def check_generation_qa_smollm2(out, folder):
-    for task in ("TextGenerator", "QuestionAnswerer(mode='generative')", "Translator English -> French"):
+    for task in ("TextGenerator", "GenerativeQuestionAnswerer", "Translator English -> French"):
         assert re.search(rf"^## {re.escape(task)}, zero-shot: \d+\.\d\d s per item", out, re.MULTILINE), task
     assert re.search(r"SQuAD exact match \d\.\d\d, F1 \d\.\d\d on 4 questions", out)
     assert out.count("  -> ") == 10

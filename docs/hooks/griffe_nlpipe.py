@@ -1,9 +1,13 @@
 """Griffe extension for nlpipe's API pages (loaded by mkdocstrings, see mkdocs.yml).
 
-* Docstrings completed at import time: the text-to-text estimators (``fill_doc``) and the transformer
-  estimators (``__init_subclass__``) put shared parameter descriptions where their source docstring
-  says ``%TRAINING%`` / ``%CHECKPOINT%``. Griffe reads the source, so for those classes the docstring
-  is taken from the imported class instead. Nothing else is imported (torch is not needed).
+* Docstrings completed at import time: the fine-tuned estimators (``nlpipe.finetune.fill_doc``) put
+  shared parameter and attribute descriptions where their source docstring says ``%TRAINING%``,
+  ``%MODEL%`` or ``%ATTRIBUTES%``. Griffe reads the source, so for those classes the docstring is taken
+  from the imported class instead. Nothing else is imported (torch is not needed).
+* Signatures completed at import time: an ``__init__`` that passes ``**params`` on to its parent gets
+  the full signature from ``nlpipe.base.inherit_params`` (``__signature__``), which griffe cannot see in
+  the source. For those classes the parameters are taken from the imported class, each with its
+  default as written in the source of the ``__init__`` that declares it.
 * numpydoc types are kept as written. Griffe reads ``str or path-like`` or ``{"auto"} or bool`` as
   Python expressions (shown as ``str or path - like``, or cut to ``"auto"``); each documented
   parameter, attribute and return value gets its type text from the docstring again, and its default
@@ -50,6 +54,9 @@ class NlpipeDocstrings(griffe.Extension):
             if name not in pkg.members:
                 pkg.set_member(name, griffe.Alias(name, path, parent=pkg))
         self._documented = self._documented_paths(pkg, top)
+        for obj in self._walk(pkg, set()):
+            if obj.is_class:
+                self._runtime_signature(obj)
         for obj in self._walk(pkg, set()):
             if obj.is_class:
                 self._drop_parameter_attributes(obj)
@@ -101,6 +108,49 @@ class NlpipeDocstrings(griffe.Extension):
                         item.value = parameters[name].default
                     elif default is not None:
                         item.value = default
+
+    def _runtime_signature(self, klass):
+        """``__init__(self, *, own..., **params)`` -> the signature the class has at run time (inherit_params)."""
+        init = klass.members.get("__init__")
+        if init is None or init.is_alias or not init.is_function:
+            return
+        if not any(p.kind is griffe.ParameterKind.var_keyword for p in init.parameters):
+            return
+        try:
+            runtime = griffe.dynamic_import(klass.path)
+            signature = inspect.signature(runtime.__init__)
+        except Exception:  # noqa: BLE001 - not importable here (an extra is missing): the source's signature
+            return
+        if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+            return  # not completed at run time either: leave the source's signature
+        params = []
+        for name, param in signature.parameters.items():
+            source = self._source_parameter(runtime, name)
+            if source is not None:
+                params.append(source)
+            else:  # not found in any nlpipe source: the runtime default, as Python prints it
+                default = None if param.default is param.empty else repr(param.default)
+                kind = griffe.ParameterKind(param.kind.description)
+                params.append(griffe.Parameter(name, kind=kind, default=default))
+        init.parameters = griffe.Parameters(*params)
+
+    def _source_parameter(self, runtime, name):
+        """Parameter ``name`` as the source of the first ``__init__`` in ``runtime``'s MRO that declares it."""
+        for k in runtime.__mro__:
+            init = self._static_init(k) if "__init__" in k.__dict__ else None
+            for p in init.parameters if init is not None else ():
+                if p.name == name and p.kind is not griffe.ParameterKind.var_keyword:
+                    return griffe.Parameter(p.name, annotation=p.annotation, kind=p.kind, default=p.default)
+        return None
+
+    def _static_init(self, k):
+        """The ``__init__`` griffe read from the source of nlpipe class ``k``, or None."""
+        if not k.__module__.startswith("nlpipe."):
+            return None
+        try:
+            return self._pkg[f"{k.__module__}.{k.__qualname__}"[len("nlpipe."):]].members["__init__"]
+        except Exception:  # noqa: BLE001 - not visible to griffe (a class made at run time, ...)
+            return None
 
     @staticmethod
     def _drop_parameter_attributes(klass):
