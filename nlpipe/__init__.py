@@ -46,11 +46,12 @@ _LAZY = {
     "SupervisedExtractiveSummarizer": "nlpipe.summarization",
     "TextGenerator": "nlpipe.generation",
     "Translator": "nlpipe.generation",
-    "QuestionAnswerer": "nlpipe.question_answering",
+    "ExtractiveQuestionAnswerer": "nlpipe.question_answering",
+    "GenerativeQuestionAnswerer": "nlpipe.question_answering",
     "save": "nlpipe._persist",
     "load": "nlpipe._persist",
 }
-_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "generation", "metrics", "neural", "question_answering", "sentiment", "summarization", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "finetune", "generation", "metrics", "neural", "question_answering", "sentiment", "summarization", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "metrics", "text", "__version__"])
 

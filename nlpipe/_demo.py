@@ -230,8 +230,8 @@ def _sentiment(tour, args, X, y):
     target = (F["compound"].to_numpy() + 1.0) / 2.0
     n = len(X) * 4 // 5
     # lexicon=None: with VADER's own features stacked in, the target would be copied, not learned.
-    reg = IntensityRegressor(backend="tfidf", lexicon=None).fit(X[:n], target[:n])
-    tour.text(f"IntensityRegressor(backend='tfidf', lexicon=None) learning the lexicon's positivity in "
+    reg = IntensityRegressor(lexicon=None).fit(X[:n], target[:n])
+    tour.text(f"IntensityRegressor(lexicon=None) learning the lexicon's positivity in "
               f"[0, 1] from the words of {n:,} messages: Pearson r {reg.score(X[n:], target[n:]):.3f} on "
               f"{len(X) - n:,} held-out messages.")
     tour.done()
@@ -267,7 +267,6 @@ def _transformer(tour, args, encoder, X_tr, y_tr, X_te, y_te):
         tour.skip(reason)
         tour.done()
         return None
-    import pandas as pd
 
     from . import TransformerClassifier
     from .compression import Quantizer
@@ -343,7 +342,7 @@ def _language_model(tour, args, lm):
         return
     import pandas as pd
 
-    from . import QuestionAnswerer, TextGenerator, Translator
+    from . import GenerativeQuestionAnswerer, TextGenerator, Translator
     from .datasets import _CITATION_SMS
     from .metrics import squad
 
@@ -358,7 +357,7 @@ def _language_model(tour, args, lm):
                        "context": [context] * 3})
     gold = ["747", "Tiago A. Almeida, José María Gómez Hidalgo and Akebo Yamakami", "DocEng'11"]
     start = time.perf_counter()
-    qa_model = QuestionAnswerer(mode="generative", max_new_tokens=40, **common).fit(qa)
+    qa_model = GenerativeQuestionAnswerer(max_new_tokens=40, **common).fit(qa)
     loaded = time.perf_counter() - start
     start = time.perf_counter()
     answers = qa_model.predict(qa)

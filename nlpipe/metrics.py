@@ -47,11 +47,11 @@ The SQuAD scorers rate a question answerer (here a tiny, barely trained
 model), the BLEU and chrF scorers a translator (a tiny untrained model); each
 equals its metric on the estimator's predictions:
 
->>> from nlpipe import QuestionAnswerer, Translator
+>>> from nlpipe import ExtractiveQuestionAnswerer, Translator
 >>> from nlpipe.metrics import bleu, bleu_scorer, chrf, chrf_scorer, exact_match_scorer, squad, squad_f1_scorer
 >>> from nlpipe.testing import make_question_answering, make_tiny_backbone, make_tiny_causal_lm
 >>> X_qa, y_qa = make_question_answering(4)
->>> qa = QuestionAnswerer(model=make_tiny_backbone(), epochs=1, random_state=0, verbose=0).fit(X_qa, y_qa)
+>>> qa = ExtractiveQuestionAnswerer(model=make_tiny_backbone(), epochs=1, random_state=0, verbose=0).fit(X_qa, y_qa)
 >>> scores = squad(y_qa, qa.predict(X_qa))
 >>> exact_match_scorer(qa, X_qa, y_qa) == scores["exact_match"], squad_f1_scorer(qa, X_qa, y_qa) == scores["f1"]
 (True, True)
@@ -85,6 +85,7 @@ __all__ = [
     "pearson_r",
     "pearson_scorer",
     "rouge",
+    "rouge_tokens",
     "rouge1_scorer",
     "rouge2_scorer",
     "rougeL_scorer",
@@ -177,6 +178,27 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac0
 _ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 
+def rouge_tokens(text):
+    """The tokens ROUGE counts in ``text``: lower-cased words; Han, kana and hangul characters one by one.
+
+    Parameters
+    ----------
+    text : str
+        A summary or a reference.
+
+    Returns
+    -------
+    tokens : list of str
+
+    Examples
+    --------
+    >>> from nlpipe.metrics import rouge_tokens
+    >>> rouge_tokens("Café owners met in 北京.")
+    ['café', 'owners', 'met', 'in', '北', '京']
+    """
+    return _TOKEN.findall(text.lower())
+
+
 class _UnicodeTokenizer:
     """rouge-score tokenizer that keeps non-ASCII words and splits CJK text into characters."""
 
@@ -184,7 +206,7 @@ class _UnicodeTokenizer:
         self.use_stemmer = use_stemmer
 
     def tokenize(self, text):
-        tokens = _TOKEN.findall(text.lower())
+        tokens = rouge_tokens(text)
         if self.use_stemmer:
             stem = _porter()
             tokens = [stem(t) if len(t) > 3 and t.isascii() else t for t in tokens]

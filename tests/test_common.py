@@ -48,13 +48,14 @@ PARAM_GRIDS = {
     "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
     "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [None, "vader"]},
     "IntensityClassifier": {"C": [1.0, 100.0]},
-    "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [False, True]},
+    "SentimentClassifier": {"C": [0.1, 1.0], "lexicon": [None, "vader"]},
     "ExtractiveSummarizer": {"n_sentences": [1, 2]},
     "SupervisedExtractiveSummarizer": {"n_sentences": [1, 2]},
     "AbstractiveSummarizer": {"num_beams": [1, 2]},
     "TextGenerator": {"num_beams": [1, 2]},
     "Translator": {"num_beams": [1, 2]},
-    "QuestionAnswerer": {"max_answer_length": [2, 8]},
+    "ExtractiveQuestionAnswerer": {"max_answer_length": [2, 8]},
+    "GenerativeQuestionAnswerer": {"num_beams": [1, 2]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -65,17 +66,15 @@ EXTRA_CONFIGS = [
     nlpipe.SpacyTokenizer(remove_punct=True, remove_stop_words=True),
     _instance(nlpipe.TransformerClassifier, validation_fraction=0.25, early_stopping_patience=1, class_weight="balanced"),
     _instance(nlpipe.TransformerEmbedder, pooling="cls", normalize=False, max_length=8),
-    nlpipe.SentimentClassifier(backend="lexicon"),
-    _instance(nlpipe.SentimentClassifier, backend="transformer"),
-    _instance(nlpipe.IntensityRegressor, backend="transformer", epochs=2, batch_size=8, learning_rate=3e-3,
-              random_state=0),
+    nlpipe.SentimentClassifier(analyzer="char", lexicon=None, random_state=0),
+    _instance(nlpipe.TransformerEmbedder, pooling="auto"),
+    _instance(nlpipe.TransformerClassifier, pooling="mean", head_init="probe", epochs=0),
     *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],
     _instance(nlpipe.AbstractiveSummarizer, model=_tiny_causal_lm(), long_input="chunk", max_length=64,
               prompt="Summary of {text}"),
     _instance(nlpipe.TextGenerator, model=_tiny_causal_lm(), do_sample=True, top_p=0.9),
     _instance(nlpipe.Translator, model=_tiny_causal_lm(), source_lang="English", target_lang="German", num_beams=1),
-    _instance(nlpipe.QuestionAnswerer, model=_tiny_causal_lm(), mode="generative"),
-    _instance(nlpipe.QuestionAnswerer, max_length=24, doc_stride=8, allow_no_answer=True),
+    _instance(nlpipe.ExtractiveQuestionAnswerer, max_length=24, doc_stride=8, allow_no_answer=True),
 ]
 
 

@@ -397,7 +397,7 @@ def test_transformer_student_learns_the_teacher(multilabel, tmp_path):
     fast = {"batch_size": 8, "learning_rate": 1e-2, "random_state": 0, "verbose": 0}
     teacher = TransformerClassifier(model=make_tiny_backbone(), epochs=15, **fast).fit(texts, y)
     student = TransformerClassifier(model=truncated_backbone(teacher, 1, tmp_path / "s"), epochs=15, **fast)
-    d = Distiller(teacher=teacher, student=student, alpha=0.8).fit(texts, y)
+    d = Distiller(teacher=teacher, student=student, teacher_weight=0.8).fit(texts, y)
     ours, theirs = d.predict(texts), teacher.predict(texts)
     if multilabel:
         agreement = np.mean([set(a) == set(b) for a, b in zip(ours, theirs)])

@@ -23,7 +23,7 @@ MKDOCS_YML = ROOT / "mkdocs.yml"
 API = DOCS / "api"
 # Public modules that have no API page, and why.
 NOT_IN_API = {"cli": "the command line, documented in getting-started.md"}
-DEVELOPER_API = {"base", "neural"}
+DEVELOPER_API = {"base", "finetune", "neural"}
 
 pytestmark = pytest.mark.skipif(not MKDOCS_YML.exists(), reason="no mkdocs.yml (installed package)")
 

@@ -1,4 +1,4 @@
-"""TextGenerator, Translator and QuestionAnswerer on tiny local models: each learns a toy task end to end."""
+"""TextGenerator, Translator and the question answerers on tiny local models: each learns a toy task end to end."""
 
 import copy
 import pickle
@@ -11,7 +11,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from nlpipe import QuestionAnswerer, TextGenerator, Translator, neural  # noqa: E402
+from nlpipe import (  # noqa: E402
+    ExtractiveQuestionAnswerer,
+    GenerativeQuestionAnswerer,
+    TextGenerator,
+    Translator,
+    neural,
+)
 from nlpipe.metrics import bleu, squad  # noqa: E402
 from nlpipe.testing import make_question_answering, make_tiny_backbone, make_tiny_causal_lm  # noqa: E402
 
@@ -45,13 +51,13 @@ def test_prompt_tokens_are_masked_out_of_the_loss(completer):
         assert completer.tokenizer_.decode(answer, skip_special_tokens=True) == completion
 
 
-def test_prompt_template_wraps_every_input():
-    gen = TextGenerator(model=make_tiny_causal_lm(), prompt_template="Q: {text}\nA:", chat_template=False,
+def test_prompt_wraps_every_input():
+    gen = TextGenerator(model=make_tiny_causal_lm(), prompt="Q: {text}\nA:", chat_template=False,
                         epochs=0, max_new_tokens=2, verbose=0).fit(PROMPTS)
     decoded = gen.tokenizer_.decode(gen._prompt_ids(["Why?"])[0])
     assert decoded == "Q: Why?\nA:"
-    with pytest.raises(ValueError, match="prompt_template must contain '\\{text\\}'"):
-        TextGenerator(model=make_tiny_causal_lm(), prompt_template="no slot", verbose=0).fit(PROMPTS)
+    with pytest.raises(ValueError, match="prompt must contain '\\{text\\}'"):
+        TextGenerator(model=make_tiny_causal_lm(), prompt="no slot", verbose=0).fit(PROMPTS)
 
 
 def test_sampling_is_reproducible_with_random_state_and_leaves_the_global_rng_alone():
@@ -152,7 +158,7 @@ def qa_backbone(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def _reader(qa_backbone):
-    return QuestionAnswerer(model=qa_backbone, max_length=40, doc_stride=12, epochs=25, learning_rate=3e-3,
+    return ExtractiveQuestionAnswerer(model=qa_backbone, max_length=40, doc_stride=12, epochs=25, learning_rate=3e-3,
                             batch_size=8, random_state=0, verbose=0).fit(QA_X, QA_Y)
 
 
@@ -188,7 +194,7 @@ def test_span_labels_point_at_the_answer_or_at_cls(reader):
 
 
 def test_squad_dict_answers_and_answers_not_in_the_passage(qa_backbone):
-    qa = QuestionAnswerer(model=qa_backbone, epochs=1, verbose=0)
+    qa = ExtractiveQuestionAnswerer(model=qa_backbone, epochs=1, verbose=0)
     dicts = [{"text": [a], "answer_start": [c.index(a)]} for a, c in zip(QA_Y, QA_X["context"])]
     before = qa.fit(QA_X, dicts).predict(QA_X)
     wrong = list(QA_Y)
@@ -199,7 +205,7 @@ def test_squad_dict_answers_and_answers_not_in_the_passage(qa_backbone):
     bad_start = [dict(d, answer_start=[0]) for d in dicts]
     with pytest.raises(ValueError, match=r"y\[0\]: answer_start=0 does not point"):
         qa.fit(QA_X, bad_start)
-    assert 0 <= QuestionAnswerer(model=qa_backbone, epochs=0, verbose=0).fit(QA_X).score(QA_X, dicts) <= 1
+    assert 0 <= ExtractiveQuestionAnswerer(model=qa_backbone, epochs=0, verbose=0).fit(QA_X).score(QA_X, dicts) <= 1
 
 
 def test_no_answer_is_learned_only_when_allowed(qa_backbone):
@@ -207,8 +213,8 @@ def test_no_answer_is_learned_only_when_allowed(qa_backbone):
     empty = X.assign(context=["The morning was cold and grey. The shop opened at nine."] * len(X))
     X_all, y_all = pd.concat([X, empty], ignore_index=True), list(y) + [""] * len(y)
     with pytest.raises(ValueError, match=r"y\[16\] is an empty answer; set allow_no_answer=True"):
-        QuestionAnswerer(model=qa_backbone, verbose=0).fit(X_all, y_all)
-    qa = QuestionAnswerer(model=qa_backbone, allow_no_answer=True, epochs=25, learning_rate=3e-3,
+        ExtractiveQuestionAnswerer(model=qa_backbone, verbose=0).fit(X_all, y_all)
+    qa = ExtractiveQuestionAnswerer(model=qa_backbone, allow_no_answer=True, epochs=25, learning_rate=3e-3,
                           random_state=0, verbose=0).fit(X_all, y_all)
     answers = qa.predict(X_all)
     assert squad(y_all, answers)["exact_match"] >= 0.9
@@ -220,7 +226,7 @@ def test_extractive_model_saves_a_folder_transformers_loads(reader, tmp_path):
     from transformers import AutoModelForQuestionAnswering
 
     reader.save_pretrained(tmp_path)
-    again = QuestionAnswerer.from_pretrained(tmp_path)
+    again = ExtractiveQuestionAnswerer.from_pretrained(tmp_path)
     assert again.predict(QA_X) == reader.predict(QA_X)
     plain = AutoModelForQuestionAnswering.from_pretrained(tmp_path).eval()
     batch = neural.collate([reader._windows(["What is the key?"], ["The key is red."])[0]["ids"]],
@@ -231,17 +237,16 @@ def test_extractive_model_saves_a_folder_transformers_loads(reader, tmp_path):
 
 def test_generative_qa_learns_answers_and_cuts_the_passage_not_the_question():
     X, y = make_question_answering(8, n_filler=1, seed=0)
-    qa = QuestionAnswerer(model=make_tiny_causal_lm(), mode="generative", epochs=15, learning_rate=1e-2,
+    qa = GenerativeQuestionAnswerer(model=make_tiny_causal_lm(), epochs=15, learning_rate=1e-2,
                           batch_size=4, max_new_tokens=4, random_state=0, verbose=0).fit(X, y)
     assert qa.architecture_ == "causal" and "{question}" in qa.prompt_
     assert squad(y, qa.predict(X))["exact_match"] >= 0.9
     long = [("What is the key?", " ".join(["The shop opened at nine."] * 60))]
-    short = QuestionAnswerer(model=make_tiny_causal_lm(), mode="generative", max_length=96, max_new_tokens=4,
+    short = GenerativeQuestionAnswerer(model=make_tiny_causal_lm(), max_length=96, max_new_tokens=4,
                              verbose=0).fit(X)
     ids = short._prompt_ids(*short._inputs(long))[0]
     text = short.tokenizer_.decode(ids)
     assert len(ids) == 96 - 4 and "Question: What is the key?" in text
-    with pytest.raises(ValueError, match="predict_spans needs mode='extractive'"):
-        qa.predict_spans(X)
+    assert not hasattr(qa, "predict_spans")  # generated answers have no offsets
     with pytest.raises(ValueError, match="must contain '\\{question\\}'"):
-        QuestionAnswerer(model=make_tiny_causal_lm(), mode="generative", prompt="{context}", verbose=0).fit(X)
+        GenerativeQuestionAnswerer(model=make_tiny_causal_lm(), prompt="{context}", verbose=0).fit(X)

@@ -243,11 +243,11 @@ def test_training_loop_restores_best_weights(backbone):
     targets = torch.as_tensor((y == "b").astype(np.int64))
     loss_fn = torch.nn.CrossEntropyLoss()
     forward = lambda m, b: m(**b).logits  # noqa: E731
+    config = neural.TrainingConfig(epochs=12, batch_size=4, learning_rate=1e-2, weight_decay=0.0, warmup_ratio=0.0,
+                                   gradient_accumulation_steps=2, max_grad_norm=1.0, seed=0)
     history = neural.train(
-        model, ids[:12], targets[:12], loss=lambda m, b, t: loss_fn(forward(m, b), t), epochs=12, batch_size=4,
-        learning_rate=1e-2, weight_decay=0.0, warmup_ratio=0.0, gradient_accumulation_steps=2,
-        max_grad_norm=1.0, device=device, amp_dtype=None, pad_id=tok.pad_token_id, seed=0,
-        validation=(ids[12:], targets[12:]),
+        model, ids[:12], targets[:12], loss=lambda m, b, t: loss_fn(forward(m, b), t), config=config,
+        device=device, pad_id=tok.pad_token_id, validation=(ids[12:], targets[12:]),
     )
     logits = neural.run_inference(model, ids[12:], forward=forward, batch_size=4, device=device,
                                   amp_dtype=None, pad_id=tok.pad_token_id)

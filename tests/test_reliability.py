@@ -33,6 +33,32 @@ def test_an_interrupted_classic_fit_leaves_the_estimator_unfitted(monkeypatch, e
     np.testing.assert_array_equal(clf.fit(X, y).predict(X), nlpipe.TfidfSVMClassifier(random_state=0).fit(X, y).predict(X))
 
 
+def _public_estimators():
+    import inspect
+
+    from sklearn.base import BaseEstimator
+
+    from nlpipe import compression
+
+    found = [getattr(nlpipe, name) for name in nlpipe.__all__]
+    found += [compression.Quantizer, compression.Pruner, compression.Distiller]
+    return [cls for cls in found if inspect.isclass(cls) and issubclass(cls, BaseEstimator)]
+
+
+@pytest.mark.parametrize("cls", _public_estimators(), ids=lambda cls: cls.__name__)
+def test_every_public_fit_is_decorated_with_fit_context(cls):
+    # The guarantee is explicit at each fit (scikit-learn's _fit_context style), not added behind the
+    # scenes: an estimator whose fit lacks the decorator would silently lose it.
+    assert getattr(cls.fit, "_nlpipe_fit_context", False), f"{cls.__name__}.fit is not decorated with fit_context"
+
+
+def test_a_fit_starts_from_scratch():
+    clf = nlpipe.TfidfSVMClassifier(random_state=0).fit(X, y)
+    clf.compression_ = [{"step": "Pruner"}]  # what a compression step leaves on its copy
+    clf.fit(X, y)
+    assert "compression_" not in vars(clf)  # a refit model is not compressed any more
+
+
 def test_bad_input_leaves_the_estimator_unfitted_too():
     clf = nlpipe.TfidfNBClassifier().fit(X, y)
     with pytest.raises(ValueError, match="different lengths"):

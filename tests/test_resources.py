@@ -72,7 +72,7 @@ def _cases():
         (nlpipe.TfidfSVMClassifier(random_state=0).fit(X, y), X),
         (_tiny(nlpipe.TransformerClassifier).fit(X, y), X),
         (nlpipe.ExtractiveSummarizer().fit(Xs), Xs),
-        (_tiny(nlpipe.QuestionAnswerer).fit(Xq, yq), Xq),
+        (_tiny(nlpipe.ExtractiveQuestionAnswerer).fit(Xq, yq), Xq),
     ]
 
 

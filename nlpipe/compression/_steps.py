@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-from ..base import Interval, Options, validate_params
+from ..base import Interval, Options, validate_params, fit_context
 from ._linear import _CompressedLinear, linear_form, magnitude_prune, shrink_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -17,14 +17,14 @@ logger = logging.getLogger(__name__)
 
 def _family(model):
     """``"linear"`` (TF-IDF baselines) or ``"transformer"``; TypeError/NotFittedError otherwise."""
-    from .._transformer import _TransformerBase
-    from ..text._tfidf import _TfidfClassifier
+    from ..finetune import TransformerEstimator
+    from ..text import TfidfNBClassifier, TfidfSVMClassifier
 
-    if isinstance(model, _TfidfClassifier):
+    if isinstance(model, (TfidfSVMClassifier, TfidfNBClassifier)):
         if not hasattr(model, "estimator_"):
             raise NotFittedError(f"This {type(model).__name__} is not fitted: fit it before compressing it.")
         return "linear"
-    if isinstance(model, _TransformerBase):
+    if isinstance(model, TransformerEstimator):
         if "model_" not in vars(model):
             raise NotFittedError(f"This {type(model).__name__} is not fitted: fit it before compressing it.")
         return "transformer"
@@ -39,6 +39,7 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {}
 
+    @fit_context
     def fit(self, X, y=None):
         """Check the parameters and that ``X`` is a fitted model this step can compress.
 

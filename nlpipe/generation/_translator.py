@@ -1,13 +1,13 @@
 """Translation: an encoder-decoder (or instruction) model fine-tuned on sentence pairs, scored with BLEU."""
 
 from ..base import check_texts
-from .._text2text import TEXT2TEXT_CONSTRAINTS, _TextToTextBase, fill_doc
+from ..finetune import TextToTextEstimator, shared_parameters
 
 _LANGUAGE_SLOTS = ("{source_lang}", "{target_lang}")
 
 
-@fill_doc
-class Translator(_TextToTextBase):
+@shared_parameters
+class Translator(TextToTextEstimator):
     """Translations by a sequence-to-sequence transformer, fine-tuned with ``fit`` or used as it is.
 
     Works with the three kinds of translation model: a fixed-pair model
@@ -37,19 +37,7 @@ class Translator(_TextToTextBase):
         language-code models, ``"translate {source_lang} to {target_lang}:
         {text}"`` for other encoder-decoders when both languages are given, an
         instruction for decoder-only models.
-    chat_template : {"auto"} or bool, default="auto"
-        Wrap the prompt as a user message in the tokenizer's chat template
-        (decoder-only models). "auto": when the tokenizer has one.
-    max_length : int or None, default=None
-        Longest input in tokens (cut beyond); None takes the model's limit.
-    max_new_tokens : int, default=256
-        Longest translation in tokens.
-    num_beams : int, default=4
-        Beam width; 1 is greedy decoding.
-    generation_kwargs : dict or None, default=None
-        More ``generate`` arguments (``length_penalty``, ``no_repeat_ngram_size``...).
-    target_max_length : int, default=256
-        Reference translations are cut to this many tokens in ``fit``.
+    %GENERATION%
     %TRAINING%
 
     Attributes
@@ -85,72 +73,19 @@ class Translator(_TextToTextBase):
     }
     _nlpipe_task = "translation"
     _parameter_constraints = {
-        **TEXT2TEXT_CONSTRAINTS,
+        **TextToTextEstimator._parameter_constraints,
         "source_lang": [None, str],
         "target_lang": [None, str],
-        "prompt": [None, str],
     }
 
-    def __init__(
-        self,
-        *,
-        model="Helsinki-NLP/opus-mt-en-de",
-        source_lang=None,
-        target_lang=None,
-        architecture="auto",
-        model_kwargs=None,
-        prompt=None,
-        chat_template="auto",
-        max_length=None,
-        max_new_tokens=256,
-        num_beams=4,
-        generation_kwargs=None,
-        target_max_length=256,
-        batch_size=8,
-        epochs=3,
-        learning_rate=5e-5,
-        weight_decay=0.01,
-        warmup_ratio=0.1,
-        gradient_accumulation_steps=1,
-        max_grad_norm=1.0,
-        validation_fraction=None,
-        early_stopping_patience=None,
-        checkpoint_dir=None,
-        resume=False,
-        device="auto",
-        mixed_precision="auto",
-        random_state=None,
-        verbose=1,
-    ):
+    def __init__(self, *, model="Helsinki-NLP/opus-mt-en-de", source_lang=None, target_lang=None, max_new_tokens=256,
+                 num_beams=4, target_max_length=256, **params):
+        super().__init__(max_new_tokens=max_new_tokens, num_beams=num_beams, target_max_length=target_max_length,
+                         **params)
         self.model = model
         self.source_lang = source_lang
         self.target_lang = target_lang
-        self.architecture = architecture
-        self.model_kwargs = model_kwargs
-        self.prompt = prompt
-        self.chat_template = chat_template
-        self.max_length = max_length
-        self.max_new_tokens = max_new_tokens
-        self.num_beams = num_beams
-        self.generation_kwargs = generation_kwargs
-        self.target_max_length = target_max_length
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.max_grad_norm = max_grad_norm
-        self.validation_fraction = validation_fraction
-        self.early_stopping_patience = early_stopping_patience
-        self.checkpoint_dir = checkpoint_dir
-        self.resume = resume
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.random_state = random_state
-        self.verbose = verbose
 
-    # ------------------------------------------------------------- languages
     def _after_load(self, model, tokenizer):
         self.language_codes_ = hasattr(tokenizer, "src_lang")  # NLLB, M2M100, mBART-50 tokenizers
         self.forced_bos_token_id_ = None
@@ -218,23 +153,6 @@ class Translator(_TextToTextBase):
             self._set_languages(self.tokenizer_)  # the codes select the tokenizer's special tokens
 
     # -------------------------------------------------------------- fit/use
-    def fit(self, X, y=None):
-        """Load the model and fine-tune it on sentence pairs.
-
-        Parameters
-        ----------
-        X : list of str
-            Source sentences.
-        y : list of str or None, default=None
-            One reference translation per sentence; None (or ``epochs=0``)
-            keeps the pretrained weights.
-
-        Returns
-        -------
-        self : Translator
-        """
-        return self._fit_text2text(X, y)
-
     def predict(self, X):
         """Translate each text.
 

@@ -30,6 +30,7 @@ from ._backbone import (
     mean_pool,
     mean_pooled_features,
     mean_pooled_logits,
+    pretrained_pooling,
     quiet_transformers,
     resolve_pooling,
     resolve_device,
@@ -56,11 +57,14 @@ from ._generation import (
     resolve_architecture,
     target_ids,
 )
-from ._loop import IGNORE_INDEX, collate, collate_labels, encode, run_inference, train
+from ._loop import IGNORE_INDEX, TrainingConfig, collate, collate_labels, encode, run_inference, train
+from ._losses import SoftTargets
 from ._state import device_after_load, pack, unpack, weights_to_bytes
 
 __all__ = [
     "IGNORE_INDEX",
+    "SoftTargets",
+    "TrainingConfig",
     "autocast_dtype",
     "causal_training_ids",
     "collate",
@@ -80,6 +84,7 @@ __all__ = [
     "mean_pooled_logits",
     "pack",
     "prepare_generation",
+    "pretrained_pooling",
     "prune_heads_and_neurons",
     "quantize_dynamic_int8",
     "quantize_embeddings_int8",

@@ -349,6 +349,33 @@ def _pooling_config(model):
     return path if isinstance(path, str) else None
 
 
+def pretrained_pooling(model_name):
+    """The pooling a backbone was pretrained with: ``"mean"`` for sentence-transformers folders, else ``"cls"``.
+
+    Parameters
+    ----------
+    model_name : str or path-like
+        The backbone's hub id or folder, searched for ``1_Pooling/config.json``.
+
+    Returns
+    -------
+    pooling : {"cls", "mean"}
+
+    Examples
+    --------
+    >>> from nlpipe.neural import pretrained_pooling
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> pretrained_pooling(make_tiny_backbone())  # a plain BERT folder
+    'cls'
+    """
+    path = _pooling_config(model_name)
+    if path is not None:
+        with open(path, encoding="utf-8") as fh:
+            if json.load(fh).get("pooling_mode_mean_tokens"):
+                return "mean"
+    return "cls"
+
+
 def resolve_pooling(pooling, model_name, model):
     """Decide how a sequence head reads the encoder: ``"cls"`` (the architecture's own head) or ``"mean"``.
 
@@ -393,12 +420,7 @@ def resolve_pooling(pooling, model_name, model):
     'mean'
     """
     if pooling == "auto":
-        path = _pooling_config(model_name)
-        pooling = "cls"
-        if path is not None:
-            with open(path, encoding="utf-8") as fh:
-                if json.load(fh).get("pooling_mode_mean_tokens"):
-                    pooling = "mean"
+        pooling = pretrained_pooling(model_name)
     if pooling == "mean":
         head = getattr(model, "classifier", None)
         hidden = getattr(model.config, "hidden_size", None)

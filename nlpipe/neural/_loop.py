@@ -1,6 +1,7 @@
 """The single training loop and the batched inference every neural estimator uses."""
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -325,30 +326,58 @@ def _mean_loss(model, ids, targets, *, loss, batch_size, device, amp_dtype, pad_
     return total / max(len(ids), 1)
 
 
-def train(
-    model,
-    ids,
-    targets,
-    *,
-    loss,
-    epochs,
-    batch_size,
-    learning_rate,
-    weight_decay,
-    warmup_ratio,
-    gradient_accumulation_steps,
-    max_grad_norm,
-    device,
-    amp_dtype,
-    pad_id,
-    seed,
-    validation=None,
-    early_stopping_patience=None,
-    verbose=0,
-    token_types=None,
-    checkpoint_dir=None,
-    resume=False,
-):
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The settings of one training run (what an estimator's training parameters become).
+
+    Parameters
+    ----------
+    epochs : int, default=3
+        Passes over the data.
+    batch_size : int, default=32
+        Texts per optimizer step (per process under ``torchrun``).
+    learning_rate : float, default=5e-5
+        Peak AdamW learning rate.
+    weight_decay : float, default=0.01
+        AdamW weight decay (not applied to biases and norm weights).
+    warmup_ratio : float, default=0.1
+        Share of the steps with a linearly rising learning rate.
+    gradient_accumulation_steps : int, default=1
+        Batches per optimizer step.
+    max_grad_norm : float or None, default=1.0
+        Gradient clipping norm; None or 0 does not clip.
+    early_stopping_patience : int or None, default=None
+        Epochs without a better validation loss before stopping; None trains all epochs.
+    checkpoint_dir : str or None, default=None
+        Where to write the training state after every epoch.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir``, if there is one.
+    seed : int, default=0
+        Seed of the batch order.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import TrainingConfig
+    >>> config = TrainingConfig(epochs=2, learning_rate=1e-3)
+    >>> config.epochs, config.batch_size
+    (2, 32)
+    """
+
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float | None = 1.0
+    early_stopping_patience: int | None = None
+    checkpoint_dir: str | None = None
+    resume: bool = False
+    seed: int = 0
+
+
+def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, validation=None, token_types=None,
+          verbose=0):
     """Fine-tune ``model`` in place; return the per-epoch history.
 
     ``loss(model, batch, target)`` returns the batch's scalar loss; ``batch`` holds
@@ -378,40 +407,21 @@ def train(
         One row per text, or token-label sequences.
     loss : callable
         ``loss(model, batch, target) -> scalar tensor``.
-    epochs : int
-        Passes over the data.
-    batch_size : int
-        Texts per optimizer step (per process under ``torchrun``).
-    learning_rate : float
-        Peak AdamW learning rate.
-    weight_decay : float
-        AdamW weight decay (not applied to biases and norm weights).
-    warmup_ratio : float
-        Share of the steps with a linearly rising learning rate.
-    gradient_accumulation_steps : int
-        Batches per optimizer step.
-    max_grad_norm : float or None
-        Gradient clipping norm; None or 0 does not clip.
+    config : TrainingConfig
+        Epochs, batch size, optimizer and schedule settings, early stopping,
+        checkpointing and the seed of the batch order.
     device : torch.device
         Where the batches go.
-    amp_dtype : torch.dtype or None
-        Autocast dtype (see :func:`autocast_dtype`); None trains in full precision.
     pad_id : int
         The tokenizer's padding id.
-    seed : int
-        Seed of the batch order.
+    amp_dtype : torch.dtype or None, default=None
+        Autocast dtype (see :func:`autocast_dtype`); None trains in full precision.
     validation : tuple, default=None
         ``(ids_val, targets_val)`` or ``(ids_val, targets_val, token_types_val)``.
-    early_stopping_patience : int, default=None
-        Epochs without a better validation loss before stopping; None trains all epochs.
-    verbose : int, default=0
-        A progress bar when > 0.
     token_types : list of list of int, default=None
         Segment ids per text, for text pairs.
-    checkpoint_dir : str or path-like, default=None
-        Where to write the training state after every epoch.
-    resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir``, if there is one.
+    verbose : int, default=0
+        A progress bar when > 0.
 
     Returns
     -------
@@ -423,7 +433,7 @@ def train(
     Fine-tune a tiny BERT to classify the tiny corpus:
 
     >>> import torch
-    >>> from nlpipe.neural import encode, load_backbone, load_tokenizer, quiet_transformers, run_inference, train
+    >>> from nlpipe.neural import TrainingConfig, encode, load_backbone, load_tokenizer, quiet_transformers, run_inference, train
     >>> from nlpipe.testing import make_text_classification, make_tiny_backbone
     >>> X, y = make_text_classification(2)
     >>> tokenizer = load_tokenizer(make_tiny_backbone())
@@ -434,9 +444,8 @@ def train(
     >>> def loss(model, batch, target):
     ...     return torch.nn.functional.cross_entropy(model(**batch).logits, target)
     >>> cpu = torch.device("cpu")
-    >>> history = train(model, ids, targets, loss=loss, epochs=10, batch_size=8, learning_rate=3e-3,
-    ...                 weight_decay=0.0, warmup_ratio=0.0, gradient_accumulation_steps=1, max_grad_norm=1.0,
-    ...                 device=cpu, amp_dtype=None, pad_id=tokenizer.pad_token_id, seed=0)
+    >>> config = TrainingConfig(epochs=10, batch_size=8, learning_rate=3e-3, weight_decay=0.0, warmup_ratio=0.0)
+    >>> history = train(model, ids, targets, loss=loss, config=config, device=cpu, pad_id=tokenizer.pad_token_id)
     >>> len(history), sorted(history[0])
     (10, ['epoch', 'train_loss'])
     >>> history[-1]["train_loss"] < history[0]["train_loss"]
@@ -449,6 +458,9 @@ def train(
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    epochs, batch_size, seed = config.epochs, config.batch_size, config.seed
+    gradient_accumulation_steps, max_grad_norm = config.gradient_accumulation_steps, config.max_grad_norm
+    checkpoint_dir, early_stopping_patience = config.checkpoint_dir, config.early_stopping_patience
     rank, world = _distributed(device)
     # Data parallel: every process draws the same shuffled batches of world x batch_size rows and
     # trains on its own slice of each (a DistributedSampler that keeps length grouping); DDP averages
@@ -459,13 +471,13 @@ def train(
     n_batches = math.ceil(len(ids) / global_batch)
     steps_per_epoch = math.ceil(n_batches / gradient_accumulation_steps)
     total_steps = max(1, steps_per_epoch * epochs)
-    optimizer = torch.optim.AdamW(_decay_groups(model, weight_decay), lr=learning_rate)
+    optimizer = torch.optim.AdamW(_decay_groups(model, config.weight_decay), lr=config.learning_rate)
     net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
 
     history, best_loss, best_state, bad_epochs = [], math.inf, None, 0
@@ -474,9 +486,10 @@ def train(
         os.makedirs(checkpoint_dir, exist_ok=True)
         checkpoint = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_FILE)
         fingerprint = _fingerprint(ids, targets, seed=seed, epochs=epochs, batch_size=batch_size,
-                                   learning_rate=learning_rate, weight_decay=weight_decay, warmup_ratio=warmup_ratio,
+                                   learning_rate=config.learning_rate, weight_decay=config.weight_decay,
+                                   warmup_ratio=config.warmup_ratio,
                                    gradient_accumulation_steps=gradient_accumulation_steps)
-    if resume and checkpoint is not None and os.path.exists(checkpoint):
+    if config.resume and checkpoint is not None and os.path.exists(checkpoint):
         state = _load_checkpoint(checkpoint, fingerprint)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -491,7 +504,7 @@ def train(
         best_loss, best_state = state["best_loss"], state.get("best_state")
         start_epoch = state["epoch"]
         logger.info("resuming from %s after epoch %d", checkpoint, start_epoch)
-    elif resume:
+    elif config.resume:
         logger.info("no checkpoint in %s: training from the start", checkpoint_dir)
     bar = tqdm(total=total_steps, initial=min(start_epoch * steps_per_epoch, total_steps), desc="fit", unit="step",
                disable=not verbose, leave=False)

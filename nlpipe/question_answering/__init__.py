@@ -1,5 +1,7 @@
-"""Question answering over passages: span extraction (encoder + span head) or generated answers."""
+"""Question answering over passages: spans of the passage (encoder + span head) or generated answers."""
 
-from ._qa import QuestionAnswerer, check_qa_inputs
+from ._extractive import ExtractiveQuestionAnswerer
+from ._generative import GenerativeQuestionAnswerer
+from ._inputs import check_qa_inputs
 
-__all__ = ["QuestionAnswerer", "check_qa_inputs"]
+__all__ = ["ExtractiveQuestionAnswerer", "GenerativeQuestionAnswerer", "check_qa_inputs"]

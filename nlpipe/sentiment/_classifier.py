@@ -1,20 +1,13 @@
-"""Sentiment classification with sentiment-specific defaults on three backends."""
+"""Sentiment classification with sentiment-specific features: negation marking and lexicon scores."""
 
 import numbers
 import re
 
 from sklearn.base import ClassifierMixin
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import (
-    BaseTextEstimator,
-    Interval,
-    Options,
-    check_classification_targets,
-    check_texts,
-)
-from ._lexicon import LexiconFeatures, LexiconSentiment, _analyzer, _TRANSFORMER_CONSTRAINTS, _transformer_params
+from ..base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts, fit_context
+from ._lexicon import LexiconFeatures, _analyzer
 
 _NEGATION_SCOPE_END = re.compile(r"^[.:;!?,]+$")
 _TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]+")
@@ -57,51 +50,38 @@ def mark_negation(text):
 
 
 class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
-    """Sentiment classification with sentiment-specific defaults, on three backends.
+    """Sentiment classification: negation-marked n-grams stacked with lexicon scores, under a linear SVM.
 
-    * ``"tfidf"``: negation-marked word 1-2-grams (:func:`mark_negation`) stacked with
-      standardized :class:`LexiconFeatures`, under a linear SVM;
-    * ``"lexicon"``: :class:`LexiconSentiment` (VADER with learned thresholds);
-    * ``"transformer"``: :class:`~nlpipe.TransformerClassifier`.
+    Word 1-2-grams of :func:`mark_negation`'s output ("not good" and "good" are
+    different features), or character 1-3-grams for Chinese and other text
+    without spaces, stacked with standardized :class:`LexiconFeatures`. The other
+    sentiment models are estimators of their own: :class:`LexiconSentiment`
+    (VADER with learned thresholds, no training text needed beyond the labels)
+    and :class:`~nlpipe.TransformerClassifier` (fine-tuned).
 
     Parameters
     ----------
-    backend : {"tfidf", "lexicon", "transformer"}, default="tfidf"
-        The model family.
     C : float, default=0.5
-        SVM regularization (tfidf backend).
+        SVM regularization.
     analyzer : {"word", "char"}, default="word"
-        Negation-marked word 1-2-grams, or character 1-3-grams (for Chinese and
-        other text without spaces; tfidf backend).
-    lexicon : bool, default=True
-        Stack the lexicon features (tfidf backend; English lexicon).
-    model : str or path-like, default="distilbert-base-uncased"
-        Backbone (transformer backend).
-    epochs : int, default=3
-        Training epochs (transformer backend).
-    learning_rate : float, default=5e-5
-        Peak learning rate (transformer backend).
-    batch_size : int, default=32
-        Batch size (transformer backend).
-    max_length : int or None, default=None
-        Truncation length (transformer backend).
-    device : str, default="auto"
-        Device (transformer backend).
+        Negation-marked word 1-2-grams, or character 1-3-grams.
+    lexicon : {"vader", "nrc", "both"} or None, default="vader"
+        Stack the standardized :class:`LexiconFeatures` of this lexicon (English),
+        or none. "nrc" is free for research; commercial use needs its authors' license.
     random_state : int, RandomState instance or None, default=None
-        Seed (tfidf and transformer backends).
-    verbose : int, default=0
-        Progress bars (transformer backend).
+        Seeds the SVM's coordinate descent.
 
     Attributes
     ----------
     classes_ : ndarray
         Class labels.
-    estimator_ : estimator
-        The fitted backend model.
+    estimator_ : sklearn.pipeline.Pipeline
+        The fitted features and SVM.
 
     See Also
     --------
-    LexiconSentiment : the lexicon backend.
+    LexiconSentiment : VADER scores with thresholds learned from labels.
+    TransformerClassifier : a fine-tuned transformer.
     TfidfSVMClassifier : the general-purpose TF-IDF baseline.
 
     Examples
@@ -114,49 +94,19 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
     """
 
     _parameter_constraints = {
-        "backend": [Options(["tfidf", "lexicon", "transformer"])],
         "C": [Interval(numbers.Real, 0, None, closed="neither")],
         "analyzer": [Options(["word", "char"])],
-        "lexicon": ["boolean"],
-        **_TRANSFORMER_CONSTRAINTS,
+        "lexicon": [None, Options(["vader", "nrc", "both"])],
+        "random_state": ["random_state"],
     }
 
-    def __init__(
-        self,
-        *,
-        backend="tfidf",
-        C=0.5,
-        analyzer="word",
-        lexicon=True,
-        model="distilbert-base-uncased",
-        epochs=3,
-        learning_rate=5e-5,
-        batch_size=32,
-        max_length=None,
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
-        self.backend = backend
+    def __init__(self, *, C=0.5, analyzer="word", lexicon="vader", random_state=None):
         self.C = C
         self.analyzer = analyzer
         self.lexicon = lexicon
-        self.model = model
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.device = device
         self.random_state = random_state
-        self.verbose = verbose
 
     def _make_estimator(self):
-        if self.backend == "lexicon":
-            return LexiconSentiment()
-        if self.backend == "transformer":
-            from ..classification import TransformerClassifier
-
-            return TransformerClassifier(**_transformer_params(self))
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import FeatureUnion, make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -168,12 +118,13 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
             words = TfidfVectorizer(preprocessor=mark_negation, token_pattern=r"\S+", ngram_range=(1, 2),
                                     sublinear_tf=True, min_df=2)
         parts = [("words", words)]
-        if self.lexicon:
-            parts.append(("lexicon", make_pipeline(LexiconFeatures(), StandardScaler())))
+        if self.lexicon is not None:
+            parts.append(("lexicon", make_pipeline(LexiconFeatures(lexicon=self.lexicon), StandardScaler())))
         return make_pipeline(FeatureUnion(parts), LinearSVC(C=self.C, max_iter=5000, random_state=self.random_state))
 
+    @fit_context
     def fit(self, X, y):
-        """Fit the backend.
+        """Fit the features and the SVM.
 
         Parameters
         ----------
@@ -195,10 +146,6 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         self.classes_ = self.estimator_.classes_
         return self
 
-    def _texts(self, X):
-        check_is_fitted(self, "estimator_")
-        return check_texts(X)
-
     def predict(self, X):
         """Predict labels.
 
@@ -211,11 +158,11 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        texts = self._texts(X)
-        return self.estimator_.predict(texts)
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(check_texts(X))
 
     def decision_function(self, X):
-        """The backend's decision scores (SVM margins, compound score, or logits).
+        """SVM margins (binary: one column, positive means ``classes_[1]``).
 
         Parameters
         ----------
@@ -226,21 +173,5 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         -------
         scores : ndarray
         """
-        texts = self._texts(X)
-        return self.estimator_.decision_function(texts)
-
-    @available_if(lambda self: self.backend != "tfidf")
-    def predict_proba(self, X):
-        """Class probabilities (lexicon and transformer backends).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        texts = self._texts(X)
-        return self.estimator_.predict_proba(texts)
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.decision_function(check_texts(X))

@@ -4,7 +4,7 @@ import numbers
 import re
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import (
@@ -16,8 +16,9 @@ from ..base import (
     check_classification_targets,
     check_regression_targets,
     check_texts,
+    fit_context,
 )
-from ._lexicon import LexiconFeatures, _fit_thresholds, _TRANSFORMER_CONSTRAINTS, _transformer_params
+from ._lexicon import LexiconFeatures, _fit_thresholds, _ThresholdClassifier
 
 
 _MENTION = re.compile(r"@\w+")
@@ -30,58 +31,41 @@ def _normalize_social(text):
 
 
 class IntensityRegressor(RegressorMixin, BaseTextEstimator):
-    """Predict how strong a feeling is, in [0, 1], with a TF-IDF or a transformer backend.
+    """Predict how strong a feeling is, in [0, 1]: word and character n-grams and lexicon scores under ridge.
 
-    ``backend="tfidf"`` stacks word n-grams, character n-grams and
-    :class:`LexiconFeatures` under a ridge head (texts are lower-cased, and user
-    mentions and URLs replaced by placeholders, so no single handle is learned); ``backend="transformer"``
-    fine-tunes :class:`~nlpipe.TransformerRegressor`. ``y`` may have one column
-    per emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric.
+    Word n-grams, character n-grams and :class:`LexiconFeatures` are stacked under
+    a ridge head (texts are lower-cased, and user mentions and URLs replaced by
+    placeholders, so no single handle is learned). ``y`` may have one column per
+    emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric. For
+    a fine-tuned transformer, use :class:`~nlpipe.TransformerRegressor` (and
+    ``nlpipe.metrics.get_scorer("pearson")`` to score it the same way).
 
     Parameters
     ----------
-    backend : {"tfidf", "transformer"}, default="tfidf"
-        The model family.
     alpha : float, default=0.1
-        Ridge regularization (tfidf backend).
+        Ridge regularization.
     word_ngram_range : tuple (min_n, max_n), default=(1, 2)
-        Word n-grams (tfidf backend).
+        Word n-grams.
     char_ngram_range : tuple (min_n, max_n) or None, default=(1, 4)
-        Character n-grams within word boundaries; None leaves them out (tfidf backend).
+        Character n-grams within word boundaries; None leaves them out.
     lexicon : {"vader", "nrc", "both"} or None, default="vader"
-        Stack the standardized :class:`LexiconFeatures` with this lexicon, or none
-        (tfidf backend). "nrc" adds per-emotion word counts from the NRC Emotion
-        Lexicon (free for research; commercial use needs its authors' license).
+        Stack the standardized :class:`LexiconFeatures` with this lexicon, or none.
+        "nrc" adds per-emotion word counts from the NRC Emotion Lexicon (free for
+        research; commercial use needs its authors' license).
     clip : bool, default=True
         Clip predictions to [0, 1].
-    model : str or path-like, default="distilbert-base-uncased"
-        Backbone of the transformer backend.
-    epochs : int, default=3
-        Training epochs (transformer backend).
-    learning_rate : float, default=5e-5
-        Peak learning rate (transformer backend).
-    batch_size : int, default=32
-        Batch size (transformer backend).
-    max_length : int or None, default=None
-        Truncation length (transformer backend).
-    device : str, default="auto"
-        Device (transformer backend).
-    random_state : int, RandomState instance or None, default=None
-        Seed (transformer backend).
-    verbose : int, default=0
-        Progress bars (transformer backend).
 
     Attributes
     ----------
-    estimator_ : sklearn.pipeline.Pipeline or TransformerRegressor
-        The fitted model.
+    estimator_ : sklearn.pipeline.Pipeline
+        The fitted features and ridge.
     n_outputs_ : int
         Number of targets per text.
 
     See Also
     --------
-    TransformerRegressor : the transformer backend on its own.
-    LexiconFeatures : the lexicon features of the tfidf backend.
+    TransformerRegressor : a fine-tuned transformer regressor.
+    LexiconFeatures : the lexicon features it stacks.
 
     Examples
     --------
@@ -95,47 +79,19 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     """
 
     _parameter_constraints = {
-        "backend": [Options(["tfidf", "transformer"])],
         "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
         "word_ngram_range": [NgramRange()],
         "char_ngram_range": [None, NgramRange()],
         "lexicon": [None, Options(["vader", "nrc", "both"])],
         "clip": ["boolean"],
-        **_TRANSFORMER_CONSTRAINTS,
     }
 
-    def __init__(
-        self,
-        *,
-        backend="tfidf",
-        alpha=0.1,
-        word_ngram_range=(1, 2),
-        char_ngram_range=(1, 4),
-        lexicon="vader",
-        clip=True,
-        model="distilbert-base-uncased",
-        epochs=3,
-        learning_rate=5e-5,
-        batch_size=32,
-        max_length=None,
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
-        self.backend = backend
+    def __init__(self, *, alpha=0.1, word_ngram_range=(1, 2), char_ngram_range=(1, 4), lexicon="vader", clip=True):
         self.alpha = alpha
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.lexicon = lexicon
         self.clip = clip
-        self.model = model
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _tfidf_pipeline(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -152,8 +108,9 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
             parts.append(("lexicon", make_pipeline(LexiconFeatures(lexicon=self.lexicon), StandardScaler())))
         return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))
 
+    @fit_context
     def fit(self, X, y):
-        """Fit the backend.
+        """Fit the features and the ridge head.
 
         Parameters
         ----------
@@ -170,13 +127,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         texts = check_texts(X)
         Y, self._y_1d = check_regression_targets(y, len(texts))
         self.n_outputs_ = Y.shape[1]
-        target = Y[:, 0] if self._y_1d else Y
-        if self.backend == "tfidf":
-            self.estimator_ = self._tfidf_pipeline().fit(texts, target)
-        else:
-            from ..classification import TransformerRegressor
-
-            self.estimator_ = TransformerRegressor(**_transformer_params(self)).fit(texts, target)
+        self.estimator_ = self._tfidf_pipeline().fit(texts, Y[:, 0] if self._y_1d else Y)
         return self
 
     def predict(self, X):
@@ -226,7 +177,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         return tags
 
 
-class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
+class IntensityClassifier(_ThresholdClassifier):
     """Ordinal intensity levels ("none" < "low" < "moderate" < "high") from a regressor's output.
 
     The levels are mapped to evenly spaced targets in [0, 1], ``regressor`` is
@@ -245,6 +196,9 @@ class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
         Folds for the out-of-fold predictions the thresholds are learned on.
     C : float, default=100.0
         Inverse regularization of the threshold model.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the cross-validation folds (an int gives the same thresholds
+        on every fit).
 
     Attributes
     ----------
@@ -266,7 +220,7 @@ class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
     >>> from nlpipe import IntensityClassifier
     >>> X = ["calm", "a bit annoyed", "angry", "furious!!!", "fine", "slightly irritated", "mad", "enraged"] * 2
     >>> y = ["none", "low", "moderate", "high"] * 4
-    >>> clf = IntensityClassifier(levels=["none", "low", "moderate", "high"]).fit(X, y)
+    >>> clf = IntensityClassifier(levels=["none", "low", "moderate", "high"], random_state=0).fit(X, y)
     >>> clf.classes_.tolist()
     ['none', 'low', 'moderate', 'high']
     """
@@ -276,14 +230,17 @@ class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
         "regressor": [None, HasMethods(["fit", "predict"])],
         "cv": [Interval(numbers.Integral, 2, None)],
         "C": [Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, *, levels=None, regressor=None, cv=3, C=100.0):
+    def __init__(self, *, levels=None, regressor=None, cv=3, C=100.0, random_state=None):
         self.levels = levels
         self.regressor = regressor
         self.cv = cv
         self.C = C
+        self.random_state = random_state
 
+    @fit_context
     def fit(self, X, y):
         """Fit the regressor and the thresholds.
 
@@ -314,7 +271,7 @@ class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
         rank = {lab: i for i, lab in enumerate(levels.tolist())}
         target = np.array([rank[v] for v in y.tolist()], dtype=np.float64) / max(len(levels) - 1, 1)
         base = clone(self.regressor) if self.regressor is not None else IntensityRegressor(clip=False)
-        folds = KFold(n_splits=min(self.cv, len(texts)), shuffle=True, random_state=0)
+        folds = KFold(n_splits=min(self.cv, len(texts)), shuffle=True, random_state=self.random_state)
         oof = cross_val_predict(base, texts, target, cv=folds)
         order_labels = np.array([rank[v] for v in y.tolist()])
         self.estimator_, self.thresholds_ = _fit_thresholds(
@@ -338,38 +295,3 @@ class IntensityClassifier(ClassifierMixin, BaseTextEstimator):
         """
         check_is_fitted(self, "regressor_")
         return np.asarray(self.regressor_.predict(check_texts(X)), dtype=np.float64)
-
-    def predict_proba(self, X):
-        """Level probabilities.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_levels)
-            Columns follow ``classes_`` (lowest level first); a level never
-            seen in ``y`` gets probability 0.
-        """
-        score = self.decision_function(X)
-        seen = self.estimator_.predict_proba(score[:, None])
-        proba = np.zeros((len(score), len(self.classes_)))
-        proba[:, self.estimator_.classes_] = seen
-        return proba
-
-    def predict(self, X):
-        """Predict levels.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]

@@ -18,6 +18,7 @@ from ..base import (
     Options,
     check_classification_targets,
     check_texts,
+    fit_context,
 )
 from ..exceptions import MissingExtraError
 
@@ -89,7 +90,47 @@ def _fit_thresholds(score, y, *, C, class_weight, span):
     return model, grid[1:, 0][pred[1:] != pred[:-1]]
 
 
-class LexiconSentiment(ClassifierMixin, BaseTextEstimator):
+class _ThresholdClassifier(ClassifierMixin, BaseTextEstimator):
+    """Classes as intervals of a 1-D ``decision_function``: ``estimator_`` is the threshold model on it."""
+
+    def predict_proba(self, X):
+        """Class probabilities from the threshold model on the decision score.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; a class never seen in ``y`` gets probability 0.
+        """
+        score = self.decision_function(X)
+        seen = self.estimator_.predict_proba(score[:, None])
+        if len(self.estimator_.classes_) == len(self.classes_):
+            return seen
+        proba = np.zeros((len(score), len(self.classes_)))
+        proba[:, self.estimator_.classes_] = seen  # the threshold model's classes are positions in classes_
+        return proba
+
+    def predict(self, X):
+        """Predict labels: the most probable class (``classes_[argmax(predict_proba)]``).
+
+        Parameters
+        ----------
+        X : list of str
+            Texts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class LexiconSentiment(_ThresholdClassifier):
     """VADER lexicon-and-rule sentiment whose decision thresholds are learned from labels.
 
     ``decision_function`` is the compound score in [-1, 1] (mean over sentences, so
@@ -147,6 +188,7 @@ class LexiconSentiment(ClassifierMixin, BaseTextEstimator):
         analyzer, _ = _analyzer()
         return np.array([_scores(analyzer, t)[3] for t in texts])
 
+    @fit_context
     def fit(self, X, y):
         """Learn the decision thresholds on the compound score.
 
@@ -187,37 +229,6 @@ class LexiconSentiment(ClassifierMixin, BaseTextEstimator):
         """
         check_is_fitted(self, "estimator_")
         return self._compound(check_texts(X))
-
-    def predict_proba(self, X):
-        """Class probabilities from the threshold model.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        score = self.decision_function(X)
-        return self.estimator_.predict_proba(score[:, None])
-
-    def predict(self, X):
-        """Predict labels.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class LexiconFeatures(TransformerMixin, BaseTextEstimator):
@@ -271,6 +282,7 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         keep = range(len(self._NAMES)) if self.lexicon != "nrc" else range(4, len(self._NAMES))
         return list(keep), self.lexicon != "vader"
 
+    @fit_context
     def fit(self, X, y=None):
         """Check the lexicon is available; nothing is learned.
 
@@ -356,20 +368,3 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
-
-
-# The parameters a sentiment estimator forwards to its transformer backend.
-_TRANSFORMER_CONSTRAINTS = {
-    "model": [str, os.PathLike],
-    "epochs": [Interval(numbers.Integral, 1, None)],
-    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-    "batch_size": [Interval(numbers.Integral, 1, None)],
-    "max_length": [None, Interval(numbers.Integral, 1, None)],
-    "device": [str],
-    "random_state": ["random_state"],
-    "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
-}
-
-
-def _transformer_params(est):
-    return {name: getattr(est, name) for name in _TRANSFORMER_CONSTRAINTS}

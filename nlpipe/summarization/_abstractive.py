@@ -5,16 +5,16 @@ import logging
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import Options, check_texts
-from .._text2text import TEXT2TEXT_CONSTRAINTS, _TextToTextBase, fill_doc
-from .._transformer import _neural
+from ..finetune import TextToTextEstimator, shared_parameters
+from ..finetune import import_neural
 from ._common import SummarizerMixin
 from ._sentences import iter_sentences
 
 logger = logging.getLogger(__name__)
 
 
-@fill_doc
-class AbstractiveSummarizer(SummarizerMixin, _TextToTextBase):
+@shared_parameters
+class AbstractiveSummarizer(SummarizerMixin, TextToTextEstimator):
     """Summaries written by a text-to-text transformer, fine-tuned with ``fit`` or used as it is.
 
     Three kinds of model: an encoder-decoder checkpoint (BART, T5, Pegasus;
@@ -31,34 +31,19 @@ class AbstractiveSummarizer(SummarizerMixin, _TextToTextBase):
     ----------
     model : str or path-like, default="sshleifer/distilbart-cnn-12-6"
         Hub id (in the local cache) or local directory.
-    %MODEL%
-    prompt : str or None, default=None
-        Template containing ``"{text}"``, where the document goes. None: the
-        document as it is for encoder-decoders (give ``"summarize: {text}"`` for
-        T5), an instruction for chat models, ``"{text}\\n\\nSummary:"`` for
-        decoder-only models without a chat template.
-    chat_template : {"auto"} or bool, default="auto"
-        Wrap the prompt as a user message in the tokenizer's chat template
-        (decoder-only models). "auto": when the tokenizer has one.
-    max_length : int or None, default=None
-        Longest input in tokens; None takes the model's limit. Decoder-only
-        models keep ``max_new_tokens`` of it free for the answer.
     long_input : {"truncate", "chunk"}, default="truncate"
         What to do with a document longer than the input window: cut it, or
         summarize consecutive chunks of whole sentences and then summarize the
         joined chunk summaries (two passes).
     spacy_model : str, default="blank:en"
         Sentence splitter for ``long_input="chunk"``.
-    max_new_tokens : int, default=128
-        Longest summary in tokens.
-    num_beams : int, default=1
-        Beam width; 1 is greedy decoding.
-    generation_kwargs : dict or None, default=None
-        More ``generate`` arguments (``no_repeat_ngram_size``, ``length_penalty``,
-        ``do_sample``...). For decoder-only models ``no_repeat_ngram_size`` also
-        counts the prompt, so it forbids copying phrases from the document.
-    target_max_length : int, default=128
-        Reference summaries are cut to this many tokens in ``fit``.
+    %MODEL%
+    prompt : str or None, default=None
+        Template containing ``"{text}"``, where the document goes. None: the
+        document as it is for encoder-decoders (give ``"summarize: {text}"`` for
+        T5), an instruction for chat models, ``"{text}\\n\\nSummary:"`` for
+        decoder-only models without a chat template.
+    %GENERATION%
     %TRAINING%
 
     Attributes
@@ -89,87 +74,17 @@ class AbstractiveSummarizer(SummarizerMixin, _TextToTextBase):
         "plain": "{text}\n\nSummary:",
     }
     _parameter_constraints = {
-        **TEXT2TEXT_CONSTRAINTS,
-        "prompt": [None, str],
+        **TextToTextEstimator._parameter_constraints,
         "long_input": [Options(["truncate", "chunk"])],
         "spacy_model": [str],
     }
 
-    def __init__(
-        self,
-        *,
-        model="sshleifer/distilbart-cnn-12-6",
-        architecture="auto",
-        model_kwargs=None,
-        prompt=None,
-        chat_template="auto",
-        max_length=None,
-        long_input="truncate",
-        spacy_model="blank:en",
-        max_new_tokens=128,
-        num_beams=1,
-        generation_kwargs=None,
-        target_max_length=128,
-        batch_size=8,
-        epochs=3,
-        learning_rate=5e-5,
-        weight_decay=0.01,
-        warmup_ratio=0.1,
-        gradient_accumulation_steps=1,
-        max_grad_norm=1.0,
-        validation_fraction=None,
-        early_stopping_patience=None,
-        checkpoint_dir=None,
-        resume=False,
-        device="auto",
-        mixed_precision="auto",
-        random_state=None,
-        verbose=1,
-    ):
+    def __init__(self, *, model="sshleifer/distilbart-cnn-12-6", long_input="truncate", spacy_model="blank:en",
+                 max_new_tokens=128, **params):
+        super().__init__(max_new_tokens=max_new_tokens, **params)
         self.model = model
-        self.architecture = architecture
-        self.model_kwargs = model_kwargs
-        self.prompt = prompt
-        self.chat_template = chat_template
-        self.max_length = max_length
         self.long_input = long_input
         self.spacy_model = spacy_model
-        self.max_new_tokens = max_new_tokens
-        self.num_beams = num_beams
-        self.generation_kwargs = generation_kwargs
-        self.target_max_length = target_max_length
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.max_grad_norm = max_grad_norm
-        self.validation_fraction = validation_fraction
-        self.early_stopping_patience = early_stopping_patience
-        self.checkpoint_dir = checkpoint_dir
-        self.resume = resume
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def fit(self, X, y=None):
-        """Load the model and fine-tune it on reference summaries.
-
-        Parameters
-        ----------
-        X : list of str
-            Documents.
-        y : list of str or None, default=None
-            One reference summary per document; None (or ``epochs=0``) keeps the
-            pretrained weights.
-
-        Returns
-        -------
-        self : AbstractiveSummarizer
-        """
-        return self._fit_text2text(X, y)
 
     def _chunks(self, texts, budget):
         """Each document as consecutive runs of whole sentences of at most ``budget`` tokens."""
@@ -206,7 +121,7 @@ class AbstractiveSummarizer(SummarizerMixin, _TextToTextBase):
             return self._predict_text2text(X, desc="summarize")
         check_is_fitted(self, "model_")
         texts = check_texts(X)
-        neural = _neural()
+        neural = import_neural()
         summaries = [""] * len(texts)
         todo = [i for i, t in enumerate(texts) if t.strip()]
         if not todo:

@@ -1,18 +1,6 @@
-"""What every summarizer shares: reference validation and ROUGE ``score``."""
+"""What every summarizer shares: ROUGE ``score``."""
 
-from ..base import check_texts
-
-
-def check_references(y, n, name="y"):
-    """Validate reference summaries: one str per document (items checked by :func:`check_texts`)."""
-    if y is None:
-        raise ValueError(f"{name} is None: this needs one reference summary (str) per document.")
-    if isinstance(y, str):
-        raise TypeError(f"{name} is a single string; pass one reference summary per document.")
-    refs = check_texts(y, name=name)
-    if len(refs) != n:
-        raise ValueError(f"X and {name} have different lengths: {n} documents, {len(refs)} references.")
-    return refs
+from ..base import check_references, check_texts
 
 
 class SummarizerMixin:

@@ -8,8 +8,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, HasMethods, Interval, Options, check_texts
-from ._common import SummarizerMixin, check_references
+from ..base import BaseTextEstimator, HasMethods, Interval, Options, check_texts, fit_context
+from ..base import check_references
+from ._common import SummarizerMixin
 from ._sentences import iter_sentences
 
 
@@ -224,6 +225,7 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         counts = _count_matrix(sentences or [[]], self.vocabulary_)
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
 
+    @fit_context
     def fit(self, X, y=None):
         """Learn IDF statistics from the sentences of ``X``.
 
@@ -504,6 +506,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         ])
         return features, W
 
+    @fit_context
     def fit(self, X, y):
         """Label sentences with the ROUGE oracle and train the sentence classifier.
 
@@ -520,7 +523,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
         """
         from sklearn.base import clone
 
-        from ..metrics import _TOKEN
+        from ..metrics import rouge_tokens
 
         self._validate_params()
         texts = check_texts(X)
@@ -532,9 +535,8 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
             if not doc:
                 continue
             rows.append(self._features(doc, S)[0])
-            labels.append(oracle_labels([tok for _, tok in doc], _TOKEN.findall(ref.lower()), self.oracle_sentences))
+            labels.append(oracle_labels([tok for _, tok in doc], rouge_tokens(ref), self.oracle_sentences))
         if not rows or len(np.unique(np.concatenate(labels))) < 2:
-            del self.vocabulary_, self.tfidf_  # no half-fitted model left behind
             raise ValueError(
                 "The ROUGE oracle found no sentence that overlaps the references (or every sentence does): "
                 "check that y holds the reference summaries of X."

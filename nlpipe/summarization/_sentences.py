@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from ..base import check_texts
-from ..text._spacy import _import_spacy
+from ..text import import_spacy
 
 # Components that never help split sentences or tokenize; skipped when a full pipeline is named.
 _UNNEEDED = ("ner", "lemmatizer", "textcat", "textcat_multilabel", "entity_linker", "entity_ruler")
@@ -20,7 +20,7 @@ def sentence_pipeline(model):
     package name loads that pipeline (its parser or senter splits sentences).
     A private copy: it never changes the pipeline :class:`~nlpipe.SpacyTokenizer` uses.
     """
-    spacy = _import_spacy()
+    spacy = import_spacy()
     if model.startswith("blank:"):
         lang = model.split(":", 1)[1]
         try:

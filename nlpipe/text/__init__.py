@@ -12,7 +12,7 @@ Examples
 1.0
 """
 
-from ._spacy import SpacyTokenizer
+from ._spacy import SpacyTokenizer, import_spacy
 from ._tfidf import TfidfNBClassifier, TfidfSVMClassifier
 
-__all__ = ["SpacyTokenizer", "TfidfNBClassifier", "TfidfSVMClassifier"]
+__all__ = ["SpacyTokenizer", "TfidfNBClassifier", "TfidfSVMClassifier", "import_spacy"]

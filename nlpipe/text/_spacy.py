@@ -8,26 +8,30 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, check_texts
-from ..exceptions import MissingExtraError
+from ..base import BaseTextEstimator, Interval, Options, check_texts, fit_context, import_optional
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SpacyTokenizer"]
+__all__ = ["SpacyTokenizer", "import_spacy"]
 
 # Components a tokenizer never needs; excluding them makes trained pipelines ~3x faster.
 _UNNEEDED = ("parser", "ner", "senter", "textcat", "entity_ruler", "entity_linker")
 
 
-def _import_spacy():
-    try:
-        import spacy
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise MissingExtraError(
-            "spaCy is not installed (SpacyTokenizer and sentence splitting need it). Install the extra: "
-            "pip install 'nlpipe[spacy]'"
-        ) from exc
-    return spacy
+def import_spacy():
+    """spaCy, imported on first use; when it is missing, the error names the extra to install.
+
+    Returns
+    -------
+    spacy : module
+
+    Examples
+    --------
+    >>> from nlpipe.text import import_spacy
+    >>> import_spacy().__name__
+    'spacy'
+    """
+    return import_optional("spacy", extra="spacy", what="SpacyTokenizer and sentence splitting")
 
 
 @functools.lru_cache(maxsize=8)
@@ -44,7 +48,7 @@ def load_spacy(model):
     nlp : spacy.language.Language
         The pipeline, without components a tokenizer never needs.
     """
-    spacy = _import_spacy()
+    spacy = import_spacy()
     if model.startswith("blank:"):
         lang = model.split(":", 1)[1]
         try:
@@ -72,7 +76,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
 
     Parameters
     ----------
-    model : str, default="blank:en"
+    spacy_model : str, default="blank:en"
         A spaCy package name (e.g. ``"en_core_web_sm"``) or ``"blank:<lang>"``
         (tokenizer only, needs no download; ``"blank:zh"`` splits Chinese into
         characters).
@@ -89,9 +93,10 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         Drop tokens that look like numbers ("10", "3.5", "ten").
     batch_size : int, default=1000
         Texts per batch given to ``nlp.pipe``.
-    n_process : int, default=1
-        Processes used by ``nlp.pipe``.
-    verbose : int, default=0
+    n_jobs : int or None, default=None
+        Processes ``nlp.pipe`` runs on (spaCy's ``n_process``): None means 1,
+        -1 all cores.
+    verbose : int, default=1
         Show a progress bar (``tqdm``) over the texts when > 0.
 
     Attributes
@@ -111,45 +116,46 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
     >>> tok = SpacyTokenizer(remove_punct=True).fit(["unused"])
     >>> tok.transform(["Hello, World!", "Spam 4 U!!"]).tolist()
     ['hello world', 'spam 4 u']
-    >>> SpacyTokenizer(model="blank:zh").fit_transform(["我爱北京"]).tolist()
+    >>> SpacyTokenizer(spacy_model="blank:zh").fit_transform(["我爱北京"]).tolist()
     ['我 爱 北 京']
     """
 
     _parameter_constraints = {
-        "model": [str],
+        "spacy_model": [str],
         "lowercase": ["boolean"],
         "lemmatize": ["boolean"],
         "remove_stop_words": ["boolean"],
         "remove_punct": ["boolean"],
         "remove_numbers": ["boolean"],
         "batch_size": [Interval(numbers.Integral, 1, None)],
-        "n_process": [Interval(numbers.Integral, 1, None)],
+        "n_jobs": [None, Interval(numbers.Integral, 1, None), Options([-1])],
         "verbose": [Interval(numbers.Integral, 0, None), "boolean"],
     }
 
     def __init__(
         self,
         *,
-        model="blank:en",
+        spacy_model="blank:en",
         lowercase=True,
         lemmatize=True,
         remove_stop_words=False,
         remove_punct=False,
         remove_numbers=False,
         batch_size=1000,
-        n_process=1,
-        verbose=0,
+        n_jobs=None,
+        verbose=1,
     ):
-        self.model = model
+        self.spacy_model = spacy_model
         self.lowercase = lowercase
         self.lemmatize = lemmatize
         self.remove_stop_words = remove_stop_words
         self.remove_punct = remove_punct
         self.remove_numbers = remove_numbers
         self.batch_size = batch_size
-        self.n_process = n_process
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
+    @fit_context
     def fit(self, X, y=None):
         """Load the spaCy pipeline; the texts are only validated.
 
@@ -166,9 +172,9 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         """
         self._validate_params()
         check_texts(X)
-        self.nlp_ = load_spacy(self.model)
+        self.nlp_ = load_spacy(self.spacy_model)
         self.lemmatizes_ = bool(self.lemmatize and "lemmatizer" in self.nlp_.pipe_names)
-        logger.debug("loaded spaCy pipeline %r with %s", self.model, self.nlp_.pipe_names)
+        logger.debug("loaded spaCy pipeline %r with %s", self.spacy_model, self.nlp_.pipe_names)
         return self
 
     def _normalize(self, doc):
@@ -201,7 +207,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         """
         check_is_fitted(self, "nlp_")
         texts = check_texts(X)
-        docs = self.nlp_.pipe(texts, batch_size=self.batch_size, n_process=self.n_process)
+        docs = self.nlp_.pipe(texts, batch_size=self.batch_size, n_process=1 if self.n_jobs is None else self.n_jobs)
         if self.verbose:
             from tqdm.auto import tqdm
 
@@ -217,7 +223,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "lemmatizes_" in state:
-            self.nlp_ = load_spacy(self.model)
+            self.nlp_ = load_spacy(self.spacy_model)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -26,12 +26,48 @@ from ..base import (
     Options,
     check_classification_targets,
     check_texts,
+    fit_context,
+    inherit_params,
     label_lists_to_indicator,
 )
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["TfidfNBClassifier", "TfidfSVMClassifier"]
+
+
+# The vectorizer's parameters, shared by both classifiers: signature and descriptions written once.
+_TFIDF_DOC = """\
+    tokenizer : SpacyTokenizer, callable or None, default=None
+        ``None`` uses scikit-learn's regex tokenization. A transformer (such as
+        :class:`~nlpipe.SpacyTokenizer`) is fitted and applied first and its
+        space-joined tokens are used as is; a callable ``str -> list of str``
+        is passed to the vectorizer.
+    analyzer : {{"word", "char", "char_wb"}}, default="word"
+        Word or character n-grams (use "char" for Chinese without a tokenizer).
+    ngram_range : tuple (min_n, max_n), default=(1, 2)
+        N-gram sizes.
+    lowercase : bool, default=True
+        Lowercase before tokenizing (a transformer tokenizer does its own).
+    strip_accents : {{"ascii", "unicode"}} or None, default=None
+        Accent stripping.
+    stop_words : "english", list or None, default=None
+        Stop words removed by the vectorizer.
+    min_df : int or float, default=2
+        Minimum document frequency (count, or proportion if float).
+    max_df : int or float, default=1.0
+        Maximum document frequency (count, or proportion if float).
+    max_features : int or None, default=None
+        Keep only the most frequent terms.
+    sublinear_tf : bool, default=True
+        Use ``1 + log(tf)``.
+    n_jobs : int or None, default=None
+        Parallel jobs for multilabel one-vs-rest fitting; None means 1, -1 all cores.
+"""
+
+
+def _tfidf_params(cls):
+    return inherit_params(cls, docs={"    %TFIDF%\n": _TFIDF_DOC})
 
 
 class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
@@ -41,6 +77,20 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
     hand-built scikit-learn ``Pipeline`` would hold, so nlpipe adds validation
     and label handling, not compute.
     """
+
+    def __init__(self, *, tokenizer=None, analyzer="word", ngram_range=(1, 2), lowercase=True, strip_accents=None,
+                 stop_words=None, min_df=2, max_df=1.0, max_features=None, sublinear_tf=True, n_jobs=None):
+        self.tokenizer = tokenizer
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.lowercase = lowercase
+        self.strip_accents = strip_accents
+        self.stop_words = stop_words
+        self.min_df = min_df
+        self.max_df = max_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.n_jobs = n_jobs
 
     _parameter_constraints = {
         "tokenizer": [None, callable, HasMethods(["fit", "transform"])],
@@ -82,6 +132,7 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
             sublinear_tf=self.sublinear_tf,
         )
 
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Fit the TF-IDF vocabulary and the classifier.
 
@@ -226,6 +277,7 @@ def _fit_scale(D, Y, kind):
     return float(np.exp(res.x))
 
 
+@_tfidf_params
 class TfidfSVMClassifier(_TfidfClassifier):
     """TF-IDF features + linear SVM, as one estimator with flat hyperparameters.
 
@@ -249,31 +301,7 @@ class TfidfSVMClassifier(_TfidfClassifier):
         Maximum liblinear iterations.
     random_state : int, RandomState instance or None, default=None
         Seeds liblinear's coordinate descent and the calibration folds.
-    tokenizer : SpacyTokenizer, callable or None, default=None
-        ``None`` uses scikit-learn's regex tokenization. A transformer (such as
-        :class:`~nlpipe.SpacyTokenizer`) is fitted and applied first and its
-        space-joined tokens are used as is; a callable ``str -> list of str``
-        is passed to the vectorizer.
-    analyzer : {"word", "char", "char_wb"}, default="word"
-        Word or character n-grams (use "char" for Chinese without a tokenizer).
-    ngram_range : tuple (min_n, max_n), default=(1, 2)
-        N-gram sizes.
-    lowercase : bool, default=True
-        Lowercase before tokenizing (a transformer tokenizer does its own).
-    strip_accents : {"ascii", "unicode"} or None, default=None
-        Accent stripping.
-    stop_words : "english", list or None, default=None
-        Stop words removed by the vectorizer.
-    min_df : int or float, default=2
-        Minimum document frequency (count, or proportion if float).
-    max_df : int or float, default=1.0
-        Maximum document frequency (count, or proportion if float).
-    max_features : int or None, default=None
-        Keep only the most frequent terms.
-    sublinear_tf : bool, default=True
-        Use ``1 + log(tf)``.
-    n_jobs : int or None, default=None
-        Parallel jobs for multilabel one-vs-rest fitting.
+    %TFIDF%
 
     Attributes
     ----------
@@ -319,42 +347,13 @@ class TfidfSVMClassifier(_TfidfClassifier):
         "random_state": ["random_state"],
     }
 
-    def __init__(
-        self,
-        *,
-        C=0.8,
-        class_weight=None,
-        probability=False,
-        max_iter=1000,
-        random_state=None,
-        tokenizer=None,
-        analyzer="word",
-        ngram_range=(1, 2),
-        lowercase=True,
-        strip_accents=None,
-        stop_words=None,
-        min_df=2,
-        max_df=1.0,
-        max_features=None,
-        sublinear_tf=True,
-        n_jobs=None,
-    ):
+    def __init__(self, *, C=0.8, class_weight=None, probability=False, max_iter=1000, random_state=None, **params):
+        super().__init__(**params)
         self.C = C
         self.class_weight = class_weight
         self.probability = probability
         self.max_iter = max_iter
         self.random_state = random_state
-        self.tokenizer = tokenizer
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
-        self.lowercase = lowercase
-        self.strip_accents = strip_accents
-        self.stop_words = stop_words
-        self.min_df = min_df
-        self.max_df = max_df
-        self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
-        self.n_jobs = n_jobs
 
     def _make_classifier(self):
         return LinearSVC(
@@ -450,6 +449,7 @@ class TfidfSVMClassifier(_TfidfClassifier):
             return np.log(self.predict_proba(X))
 
 
+@_tfidf_params
 class TfidfNBClassifier(_TfidfClassifier):
     """TF-IDF features + Complement or Multinomial Naive Bayes.
 
@@ -462,30 +462,7 @@ class TfidfNBClassifier(_TfidfClassifier):
         Additive (Laplace/Lidstone) smoothing.
     variant : {"complement", "multinomial"}, default="complement"
         Which Naive Bayes.
-    tokenizer : SpacyTokenizer, callable or None, default=None
-        ``None`` uses scikit-learn's regex tokenization. A transformer (such as
-        :class:`~nlpipe.SpacyTokenizer`) is fitted and applied first; a callable
-        ``str -> list of str`` is passed to the vectorizer.
-    analyzer : {"word", "char", "char_wb"}, default="word"
-        Word or character n-grams.
-    ngram_range : tuple (min_n, max_n), default=(1, 2)
-        N-gram sizes.
-    lowercase : bool, default=True
-        Lowercase before tokenizing.
-    strip_accents : {"ascii", "unicode"} or None, default=None
-        Accent stripping.
-    stop_words : "english", list or None, default=None
-        Stop words removed by the vectorizer.
-    min_df : int or float, default=2
-        Minimum document frequency.
-    max_df : int or float, default=1.0
-        Maximum document frequency.
-    max_features : int or None, default=None
-        Keep only the most frequent terms.
-    sublinear_tf : bool, default=True
-        Use ``1 + log(tf)``.
-    n_jobs : int or None, default=None
-        Parallel jobs for multilabel one-vs-rest fitting.
+    %TFIDF%
 
     Attributes
     ----------
@@ -524,36 +501,10 @@ class TfidfNBClassifier(_TfidfClassifier):
         "variant": [Options(["complement", "multinomial"])],
     }
 
-    def __init__(
-        self,
-        *,
-        alpha=0.3,
-        variant="complement",
-        tokenizer=None,
-        analyzer="word",
-        ngram_range=(1, 2),
-        lowercase=True,
-        strip_accents=None,
-        stop_words=None,
-        min_df=2,
-        max_df=1.0,
-        max_features=None,
-        sublinear_tf=True,
-        n_jobs=None,
-    ):
+    def __init__(self, *, alpha=0.3, variant="complement", **params):
+        super().__init__(**params)
         self.alpha = alpha
         self.variant = variant
-        self.tokenizer = tokenizer
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
-        self.lowercase = lowercase
-        self.strip_accents = strip_accents
-        self.stop_words = stop_words
-        self.min_df = min_df
-        self.max_df = max_df
-        self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
-        self.n_jobs = n_jobs
 
     def _make_classifier(self):
         cls = ComplementNB if self.variant == "complement" else MultinomialNB

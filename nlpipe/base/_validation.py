@@ -1,294 +1,12 @@
-"""Shared foundations: text-input validation, constraint tables, estimator base.
+"""Input validation: texts (``check_texts``) and classification, regression and multilabel targets."""
 
-Everything here is light (numpy, scikit-learn) and imported by every task module.
-"""
-
-import functools
 import math
 import numbers
-import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import type_of_target
 
-from ._version import __version__
-from .exceptions import InconsistentVersionWarning, InvalidParameterError
-
-__all__ = [
-    "BaseTextEstimator",
-    "HasMethods",
-    "Interval",
-    "NgramRange",
-    "Options",
-    "check_texts",
-    "check_classification_targets",
-    "check_regression_targets",
-    "label_lists_to_indicator",
-    "validate_params",
-]
-
 _TEXT_CONTAINERS = "a list, tuple, numpy array, pandas Series or one-column DataFrame of str"
-
-
-# --------------------------------------------------------------------------- #
-# Constraint tables
-#
-# Each estimator declares ``_parameter_constraints = {"name": [c1, c2, ...]}``;
-# a value is valid when it satisfies any one constraint.  Subclasses extend
-# the table with ``{**Parent._parameter_constraints, "new": [...]}``.
-# A constraint is one of: ``None``, a type, ``callable``, ``"boolean"``,
-# ``"random_state"``, or an instance of the small classes below.
-# --------------------------------------------------------------------------- #
-
-
-class Interval:
-    """Numbers of a type in a range.
-
-    Parameters
-    ----------
-    type : {numbers.Integral, numbers.Real}
-        Accepted number type; ``bool`` is never accepted.
-    left, right : float or None
-        Bounds; None means unbounded.
-    closed : {"both", "left", "right", "neither"}, default="both"
-        Which bounds are included.
-
-    Examples
-    --------
-    >>> import numbers
-    >>> from nlpipe.base import Interval
-    >>> alpha = Interval(numbers.Real, 0, 1, closed="right")
-    >>> alpha.is_satisfied_by(0.5), alpha.is_satisfied_by(0), alpha.is_satisfied_by(True)
-    (True, False, False)
-    >>> print(alpha)
-    a float in the range (0, 1]
-    """
-
-    def __init__(self, type, left, right, *, closed="both"):
-        self.type = type
-        self.left = left
-        self.right = right
-        self.closed = closed
-
-    def is_satisfied_by(self, value):
-        """Whether ``value`` is a number of ``type`` (never a bool, never NaN) within the bounds.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
-        if isinstance(value, bool) or not isinstance(value, self.type):
-            return False
-        if isinstance(value, float) and math.isnan(value):
-            return False
-        if self.left is not None:
-            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
-                return False
-        if self.right is not None:
-            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
-                return False
-        return True
-
-    def __str__(self):
-        kind = "an int" if self.type is numbers.Integral else "a float"
-        lb = "[" if self.closed in ("both", "left") else "("
-        rb = "]" if self.closed in ("both", "right") else ")"
-        left = "-inf" if self.left is None else self.left
-        right = "inf" if self.right is None else self.right
-        return f"{kind} in the range {lb}{left}, {right}{rb}"
-
-
-class Options:
-    """One of a fixed set of values.
-
-    Parameters
-    ----------
-    options : iterable
-        The accepted values.
-
-    Examples
-    --------
-    >>> from nlpipe.base import Options
-    >>> penalty = Options(["l1", "l2"])
-    >>> penalty.is_satisfied_by("l2"), penalty.is_satisfied_by("elasticnet"), penalty.is_satisfied_by(["l1"])
-    (True, False, False)
-    >>> print(penalty)
-    one of {'l1', 'l2'}
-    """
-
-    def __init__(self, options):
-        self.options = tuple(options)
-
-    def is_satisfied_by(self, value):
-        """Whether ``value`` is one of the options.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
-        try:
-            return value in self.options
-        except TypeError:  # unhashable / incomparable values
-            return False
-
-    def __str__(self):
-        return "one of {" + ", ".join(repr(o) for o in self.options) + "}"
-
-
-class HasMethods:
-    """Any object with the given methods.
-
-    Parameters
-    ----------
-    methods : list of str
-        Method names the object must have.
-
-    Examples
-    --------
-    >>> from sklearn.feature_extraction.text import CountVectorizer
-    >>> from nlpipe.base import HasMethods
-    >>> vectorizer = HasMethods(["fit", "transform"])
-    >>> vectorizer.is_satisfied_by(CountVectorizer()), vectorizer.is_satisfied_by("tfidf")
-    (True, False)
-    >>> print(vectorizer)
-    an object implementing 'fit', 'transform'
-    """
-
-    def __init__(self, methods):
-        self.methods = list(methods)
-
-    def is_satisfied_by(self, value):
-        """Whether ``value`` has every one of the methods.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
-        return all(callable(getattr(value, m, None)) for m in self.methods)
-
-    def __str__(self):
-        return "an object implementing " + ", ".join(repr(m) for m in self.methods)
-
-
-class NgramRange:
-    """A ``(min_n, max_n)`` tuple of ints with ``1 <= min_n <= max_n``.
-
-    Examples
-    --------
-    >>> from nlpipe.base import NgramRange
-    >>> [NgramRange().is_satisfied_by(v) for v in [(1, 2), (2, 1), [1, 2], (0, 1)]]
-    [True, False, False, False]
-    """
-
-    def is_satisfied_by(self, value):
-        """Whether ``value`` is a valid ``(min_n, max_n)`` tuple.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
-        return (
-            isinstance(value, tuple)
-            and len(value) == 2
-            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
-            and 1 <= value[0] <= value[1]
-        )
-
-    def __str__(self):
-        return "a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n"
-
-
-def _satisfies(constraint, value):
-    if constraint is None:
-        return value is None
-    if constraint is callable:
-        return callable(value)
-    if constraint == "boolean":
-        return isinstance(value, (bool, np.bool_))
-    if constraint == "random_state":
-        return value is None or isinstance(value, (numbers.Integral, np.random.RandomState)) and not isinstance(value, bool)
-    if isinstance(constraint, type):
-        return isinstance(value, constraint) and not (constraint is not bool and isinstance(value, bool))
-    return constraint.is_satisfied_by(value)
-
-
-def _describe(constraint):
-    if constraint is None:
-        return "None"
-    if constraint is callable:
-        return "a callable"
-    if constraint == "boolean":
-        return "a bool"
-    if constraint == "random_state":
-        return "an int, a numpy RandomState or None"
-    if isinstance(constraint, type):
-        return f"an instance of {constraint.__name__!r}"
-    return str(constraint)
-
-
-def validate_params(estimator):
-    """Check every parameter of ``estimator`` against its constraint table.
-
-    Parameters
-    ----------
-    estimator : BaseTextEstimator
-        The estimator whose ``get_params(deep=False)`` is checked against
-        ``type(estimator)._parameter_constraints``.
-
-    Raises
-    ------
-    InvalidParameterError
-        Naming the parameter, the estimator, what is allowed and what was given.
-
-    Examples
-    --------
-    >>> from nlpipe import TfidfSVMClassifier
-    >>> from nlpipe.base import validate_params
-    >>> validate_params(TfidfSVMClassifier(C=0.5))  # silent when every value is allowed
-    >>> validate_params(TfidfSVMClassifier(ngram_range=[1, 2]))  # doctest: +NORMALIZE_WHITESPACE
-    Traceback (most recent call last):
-    ...
-    nlpipe.exceptions.InvalidParameterError: The 'ngram_range' parameter of TfidfSVMClassifier must be
-    a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n. Got [1, 2] instead.
-    """
-    table = type(estimator)._parameter_constraints
-    name = type(estimator).__name__
-    for param, value in estimator.get_params(deep=False).items():
-        if param not in table:
-            raise RuntimeError(f"{name}._parameter_constraints has no entry for {param!r}")
-        constraints = table[param]
-        if any(_satisfies(c, value) for c in constraints):
-            continue
-        allowed = [_describe(c) for c in constraints]
-        allowed = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
-        raise InvalidParameterError(
-            f"The {param!r} parameter of {name} must be {allowed}. Got {value!r} instead."
-        )
 
 
 # --------------------------------------------------------------------------- #
@@ -633,115 +351,37 @@ def label_lists_to_indicator(binarizer, y, n_samples, *, name="y"):
     return binarizer.transform(y)
 
 
-# --------------------------------------------------------------------------- #
-# Estimator base
-# --------------------------------------------------------------------------- #
+def check_references(y, n_samples, *, name="y"):
+    """Validate reference texts (summaries, completions, translations): one str per input.
 
+    Parameters
+    ----------
+    y : list, tuple, ndarray, pandas Series or one-column DataFrame of str
+        One reference per input; items are checked as :func:`check_texts` does.
+    n_samples : int
+        Number of inputs the references go with.
+    name : str, default="y"
+        Name used in error messages.
 
-def _fitted_attributes(est):
-    return [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
-
-
-def _all_or_nothing(fit):
-    """Wrap ``fit`` so that an exception or interruption leaves the estimator unfitted, never half-fitted."""
-
-    @functools.wraps(fit)
-    def wrapper(self, *args, **kwargs):
-        outer = not self.__dict__.get("_nlpipe_fitting", False)  # super().fit calls run inside one fit
-        if outer:
-            self.__dict__["_nlpipe_fitting"] = True
-        try:
-            return fit(self, *args, **kwargs)
-        except BaseException:
-            # KeyboardInterrupt included: whatever the fit had replaced so far is dropped, so the
-            # estimator is plainly unfitted (predict raises NotFittedError) instead of mixing two fits.
-            if outer:
-                for name in _fitted_attributes(self):
-                    del self.__dict__[name]
-            raise
-        finally:
-            if outer:
-                self.__dict__.pop("_nlpipe_fitting", None)
-
-    wrapper._nlpipe_all_or_nothing = True
-    return wrapper
-
-
-class BaseTextEstimator(BaseEstimator):
-    """Base class of nlpipe estimators: string input, constraint table, versioned pickles.
-
-    Subclasses declare ``_parameter_constraints`` and call ``self._validate_params()``
-    first thing in ``fit``; ``__init__`` only stores its keyword arguments. Every
-    subclass's ``fit`` is all-or-nothing: when it raises (or is interrupted) the
-    estimator is left unfitted.
+    Returns
+    -------
+    references : list of str
 
     Examples
     --------
-    A minimal text transformer on this base:
-
-    >>> import numbers
-    >>> from nlpipe.base import BaseTextEstimator, Interval, check_texts
-    >>> class Shouter(BaseTextEstimator):
-    ...     _parameter_constraints = {"times": [Interval(numbers.Integral, 1, None)]}
-    ...
-    ...     def __init__(self, times=1):
-    ...         self.times = times
-    ...
-    ...     def fit(self, X, y=None):
-    ...         self._validate_params()
-    ...         self.n_texts_ = len(check_texts(X))
-    ...         return self
-    ...
-    ...     def transform(self, X):
-    ...         return [text.upper() + "!" * self.times for text in check_texts(X)]
-    >>> Shouter(times=2).fit(["hi"]).transform(["hello", "bye"])
-    ['HELLO!!', 'BYE!!']
-    >>> Shouter(times=0).fit(["hi"])
+    >>> from nlpipe.base import check_references
+    >>> check_references(["a summary", "another"], 2)
+    ['a summary', 'another']
+    >>> check_references(["only one"], 2)
     Traceback (most recent call last):
     ...
-    nlpipe.exceptions.InvalidParameterError: The 'times' parameter of Shouter must be an int in the range [1, inf]. Got 0 instead.
-    >>> shouter = Shouter().fit(["hi"])
-    >>> shouter.fit([None])  # a failed fit leaves no state of an earlier one behind
-    Traceback (most recent call last):
-    ...
-    ValueError: X[0] is a missing value (None); every sample must be a str. Drop or fill missing texts first (empty strings are valid).
-    >>> hasattr(shouter, "n_texts_")
-    False
+    ValueError: X and y have different lengths: 2 inputs, 1 references.
     """
-
-    _parameter_constraints: dict = {}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        fit = cls.__dict__.get("fit")
-        if fit is not None and not getattr(fit, "_nlpipe_all_or_nothing", False):
-            cls.fit = _all_or_nothing(fit)
-
-    def _validate_params(self):
-        validate_params(self)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        return tags
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
-        state["_nlpipe_version"] = __version__
-        return state
-
-    def __setstate__(self, state):
-        version = state.pop("_nlpipe_version", None)
-        if version is not None and version != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(
-                    estimator_name=type(self).__name__,
-                    current_version=__version__,
-                    original_version=version,
-                ),
-                stacklevel=2,
-            )
-        super().__setstate__(state)
+    if y is None:
+        raise ValueError(f"{name} is None: this needs one reference text (str) per input.")
+    if isinstance(y, str):
+        raise TypeError(f"{name} is a single string; pass one reference per input.")
+    refs = check_texts(y, name=name)
+    if len(refs) != n_samples:
+        raise ValueError(f"X and {name} have different lengths: {n_samples} inputs, {len(refs)} references.")
+    return refs

@@ -1,67 +1,105 @@
 """The text-to-text estimators' shared base: prompts, token budgets, fine-tuning and ``generate``.
 
-AbstractiveSummarizer, TextGenerator, Translator and the generative QuestionAnswerer
+AbstractiveSummarizer, TextGenerator, Translator and GenerativeQuestionAnswerer
 differ only in how an input becomes a prompt, their default prompts and their
 ``score``; everything else lives here (and the torch side in ``nlpipe.neural``).
-Torch-free at import, like ``_transformer``.
+Torch-free at import, like the rest of ``nlpipe.finetune``.
 """
 
 import logging
 import numbers
 import os
 
-import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .base import Interval, Options, _fitted_attributes, check_texts
-from ._transformer import (
-    CHECKPOINT_DOC,
-    TRAINING_CONSTRAINTS,
-    _neural,
-    _TransformerBase,
-    split_validation,
-    training_kwargs,
-)
+from ..base import Interval, Options, check_references, check_texts
+from ._base import import_neural
+from ._docs import shared_parameters
+from ._template import FineTunedEstimator, TrainingExamples, draw_seed
 
 logger = logging.getLogger(__name__)
 
 # Stands for the document while a prompt template is cut into the parts before and after it.
 _SLOT = "\x00NLPIPE_TEXT\x00"
 
-TEXT2TEXT_CONSTRAINTS = {
-    **_TransformerBase._parameter_constraints,
-    **TRAINING_CONSTRAINTS,
-    "epochs": [Interval(numbers.Integral, 0, None)],
-    "architecture": [Options(["auto", "seq2seq", "causal", "encoder-decoder"])],
-    "model_kwargs": [None, dict],
-    "chat_template": [Options(["auto"]), "boolean"],
-    "max_new_tokens": [Interval(numbers.Integral, 1, None)],
-    "num_beams": [Interval(numbers.Integral, 1, None)],
-    "generation_kwargs": [None, dict],
-    "target_max_length": [Interval(numbers.Integral, 1, None)],
-}
+@shared_parameters
+class TextToTextEstimator(FineTunedEstimator):
+    """Base of the estimators that write text: an encoder-decoder or decoder-only model on (prompt, target) pairs.
 
-
-class _TextToTextBase(_TransformerBase):
-    """Fit/predict of an encoder-decoder or decoder-only model on (prompt, target text) pairs.
-
-    Subclasses set the prompt slots and defaults:
+    The fit template's hooks are implemented here once: the model comes from
+    :func:`nlpipe.neural.load_generator`, training examples are prompts (the
+    document cut to the window, never the prompt) with the reference tokens as
+    labels, and the loss is the model's own token cross-entropy. Subclasses set
+    the prompt slots and defaults:
 
     * ``_document_field``: the slot of the prompt template that holds the input
       text; it is the part cut to fit the window (never the rest of the prompt);
     * ``_fields``: other slots, filled per row from ``_inputs`` (the question of
       a question-answering prompt);
     * ``_default_prompts``: templates for ``"seq2seq"``, ``"chat"`` (decoder-only
-      with a chat template) and ``"plain"`` (decoder-only without one);
-    * ``_prompt_param``: the name of the estimator parameter holding the template.
+      with a chat template) and ``"plain"`` (decoder-only without one).
+
+    Parameters
+    ----------
+    %MODEL%
+    prompt : str or None, default=None
+        Template with the document slot (``"{text}"``, or the subclass's) and its
+        other slots; None takes the default prompt for the kind of model.
+    %GENERATION%
+    %TRAINING%
+
+    See Also
+    --------
+    FineTunedEstimator : the fit template.
+
+    Examples
+    --------
+    >>> from nlpipe import AbstractiveSummarizer, Translator
+    >>> from nlpipe.finetune import TextToTextEstimator
+    >>> issubclass(AbstractiveSummarizer, TextToTextEstimator), issubclass(Translator, TextToTextEstimator)
+    (True, True)
     """
+
+    _parameter_constraints = {
+        **FineTunedEstimator._parameter_constraints,
+        "architecture": [Options(["auto", "seq2seq", "causal", "encoder-decoder"])],
+        "model_kwargs": [None, dict],
+        "prompt": [None, str],
+        "chat_template": [Options(["auto"]), "boolean"],
+        "max_new_tokens": [Interval(numbers.Integral, 1, None)],
+        "num_beams": [Interval(numbers.Integral, 1, None)],
+        "generation_kwargs": [None, dict],
+        "target_max_length": [Interval(numbers.Integral, 1, None)],
+    }
+
+    def __init__(
+        self,
+        *,
+        architecture="auto",
+        model_kwargs=None,
+        prompt=None,
+        chat_template="auto",
+        max_new_tokens=64,
+        num_beams=1,
+        generation_kwargs=None,
+        target_max_length=128,
+        batch_size=8,
+        **params,
+    ):
+        super().__init__(batch_size=batch_size, **params)
+        self.architecture = architecture
+        self.model_kwargs = model_kwargs
+        self.prompt = prompt
+        self.chat_template = chat_template
+        self.max_new_tokens = max_new_tokens
+        self.num_beams = num_beams
+        self.generation_kwargs = generation_kwargs
+        self.target_max_length = target_max_length
 
     _document_field = "text"
     _document_name = "input"  # what error messages call it
     _fields = ()
     _default_prompts = {"seq2seq": "{text}", "chat": "{text}", "plain": "{text}"}
-    _prompt_param = "prompt"
 
     # ---------------------------------------------------------------- inputs
     def _inputs(self, X):
@@ -70,13 +108,11 @@ class _TextToTextBase(_TransformerBase):
 
     def _targets(self, y, n):
         """Reference outputs for ``fit``: one str per input."""
-        from .summarization._common import check_references
-
         return check_references(y, n)
 
     # ---------------------------------------------------------------- prompts
     def _template(self):
-        return getattr(self, self._prompt_param)
+        return self.prompt
 
     def _resolve_prompt(self, tokenizer):
         causal = self.architecture_ == "causal"
@@ -94,12 +130,12 @@ class _TextToTextBase(_TransformerBase):
             slot = "{" + self._document_field + "}"
             if template.count(slot) != 1:
                 raise ValueError(
-                    f"{self._prompt_param} must contain {slot!r} exactly once, where the "
+                    f"prompt must contain {slot!r} exactly once, where the "
                     f"{self._document_field} goes; got {template!r}."
                 )
             for field in self._fields:
                 if "{" + field + "}" not in template:
-                    raise ValueError(f"{self._prompt_param} must contain '{{{field}}}'; got {template!r}.")
+                    raise ValueError(f"prompt must contain '{{{field}}}'; got {template!r}.")
         self.prompt_ = self._format_prompt(template)
 
     def _default_prompt(self, kind):
@@ -198,31 +234,29 @@ class _TextToTextBase(_TransformerBase):
     def _after_load(self, model, tokenizer):
         """Hook: task settings that need the loaded tokenizer (a translator's language codes)."""
 
-    def _fit_text2text(self, X, y):
-        self._validate_params()
+    def _validate_data(self, X, y):
         docs, fields = self._inputs(X)
-        refs = self._targets(y, len(docs)) if y is not None else None
-        neural = _neural()
-        self._release()
-        for name in _fitted_attributes(self):  # start from scratch: nothing of a previous fit stays
-            del self.__dict__[name]
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = neural.resolve_device(self.device)
-        with neural.seeded(seed, device):
-            with neural.quiet_transformers(self.verbose):
-                model, tokenizer, self.architecture_ = neural.load_generator(
-                    os.fspath(self.model), self.architecture, self.model_kwargs
-                )
-            self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
-            self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
-            self._after_load(model, tokenizer)
-            self._resolve_prompt(tokenizer)
-            before, after = self._frame()
-            self._budget(before, after, self._reserve())  # fail now, not in predict, when the prompt leaves no room
-            self.history_ = []
-            if refs is not None and self.epochs > 0:
-                self._fine_tune(neural, docs, fields, refs, seed)
-        return self
+        return docs, fields, (self._targets(y, len(docs)) if y is not None else None)
+
+    def _build_model(self, neural, data):
+        with neural.quiet_transformers(self.verbose):
+            model, tokenizer, self.architecture_ = neural.load_generator(
+                os.fspath(self.model), self.architecture, self.model_kwargs
+            )
+        return model, tokenizer
+
+    def _training_examples(self, neural, data):
+        docs, fields, refs = data
+        self._after_load(self.model_, self.tokenizer_)
+        self._resolve_prompt(self.tokenizer_)
+        before, after = self._frame()
+        self._budget(before, after, self._reserve())  # fail now, not in predict, when the prompt leaves no room
+        if refs is None or self.epochs == 0:
+            return None
+        return TrainingExamples(*self._training_pairs(neural, docs, fields, refs))
+
+    def _loss(self, neural, data):
+        return neural.lm_loss
 
     def _training_pairs(self, neural, docs, fields, refs):
         """Input ids and label sequences (reference tokens; prompt positions ignored)."""
@@ -241,21 +275,6 @@ class _TextToTextBase(_TransformerBase):
         eos = neural.eos_ids(self.model_)
         return neural.causal_training_ids(inputs, answers, eos[0] if eos else None, self.max_length_)
 
-    def _fine_tune(self, neural, docs, fields, refs, seed):
-        ids, labels = self._training_pairs(neural, docs, fields, refs)
-        train_idx, val_idx = split_validation(len(ids), self.validation_fraction, seed)
-        validation = None
-        if val_idx is not None:
-            validation = ([ids[i] for i in val_idx], [labels[i] for i in val_idx])
-        self.history_ = neural.train(
-            self.model_,
-            [ids[i] for i in train_idx],
-            [labels[i] for i in train_idx],
-            loss=neural.lm_loss,
-            validation=validation,
-            **training_kwargs(self, neural, self.device_, self.tokenizer_.pad_token_id, seed),
-        )
-
     # ---------------------------------------------------------------- predict
     def _generation_settings(self):
         """``generate`` keyword arguments (subclasses add their sampling or language settings)."""
@@ -265,8 +284,7 @@ class _TextToTextBase(_TransformerBase):
     def _generate(self, neural, docs, fields=None, desc="generate"):
         # Sampling draws from torch's RNG: seeded from random_state on every call, so an int
         # random_state gives the same texts each time (and the caller's RNG is left alone).
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with neural.seeded(seed, self.device_):
+        with neural.seeded(draw_seed(self.random_state), self.device_):
             return neural.generate_texts(
                 self.model_,
                 self.tokenizer_,
@@ -283,7 +301,7 @@ class _TextToTextBase(_TransformerBase):
     def _predict_text2text(self, X, desc="generate"):
         check_is_fitted(self, "model_")
         docs, fields = self._inputs(X)
-        neural = _neural()
+        neural = import_neural()
         out = [""] * len(docs)
         todo = [i for i, t in enumerate(docs) if t.strip()]
         if not todo:
@@ -316,82 +334,8 @@ class _TextToTextBase(_TransformerBase):
         self.architecture_ = meta["architecture_"]
         self.prompt_ = meta["prompt_"]
         self.chat_template_ = meta["chat_template_"]
-        self.history_ = []
 
     def _load_saved(self, neural, path):
         model, tokenizer, _ = neural.load_generator(path, self.architecture_)
         self._after_load(model, tokenizer)
         return model, tokenizer
-
-
-_TRAINING_DOC = """\
-    batch_size : int, default=8
-        Inputs per training step and per ``generate`` call.
-    epochs : int, default=3
-        Passes over the training pairs in ``fit(X, y)``; 0 keeps the pretrained weights.
-    learning_rate : float, default=5e-5
-        Peak AdamW learning rate (linear warm-up and decay).
-    weight_decay : float, default=0.01
-        AdamW weight decay (not on biases and norms).
-    warmup_ratio : float, default=0.1
-        Fraction of steps spent warming up.
-    gradient_accumulation_steps : int, default=1
-        Batches per optimizer step.
-    max_grad_norm : float or None, default=1.0
-        Gradient clipping; None disables it.
-    validation_fraction : float or None, default=None
-        Hold this fraction out to measure the validation loss each epoch and
-        keep the best epoch's weights.
-    early_stopping_patience : int or None, default=None
-        Stop after this many epochs without a better validation loss.
-    %CHECKPOINT%
-    device : str, default="auto"
-        "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
-    mixed_precision : {"auto", "no", "fp16", "bf16"}, default="auto"
-        Autocast on CUDA ("auto": bf16 where supported, else fp16); ignored on CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the new weights, dropout, batch order, the validation split and
-        sampling in ``predict`` (an int gives the same outputs on every call).
-    verbose : int or bool, default=1
-        Progress bars for training and generation.
-"""
-
-_MODEL_DOC = """\
-    architecture : {"auto", "seq2seq", "causal", "encoder-decoder"}, default="auto"
-        "auto" reads the checkpoint's config: encoder-decoder checkpoints are
-        "seq2seq", decoder-only ones "causal", encoder-only ones are warm-started
-        as "encoder-decoder" (an ``EncoderDecoderModel``; its cross-attention
-        starts random and needs fine-tuning).
-    model_kwargs : dict or None, default=None
-        Extra ``from_pretrained`` arguments for the config, tokenizer and model,
-        e.g. ``{"gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf"}``.
-"""
-
-_TEXT2TEXT_ATTRIBUTES = """\
-    model_ : transformers.PreTrainedModel
-        The (fine-tuned) model.
-    tokenizer_ : transformers.PreTrainedTokenizerBase
-        Its tokenizer.
-    architecture_ : {"seq2seq", "causal", "encoder-decoder"}
-        The kind of model used.
-    prompt_ : str
-        The prompt template used.
-    chat_template_ : bool
-        Whether prompts go through the tokenizer's chat template.
-    max_length_ : int
-        The input window in tokens.
-    device_ : torch.device
-        Where the model lives.
-    history_ : list of dict
-        Per-epoch training (and validation) loss; empty without fine-tuning.
-"""
-
-
-def fill_doc(cls):
-    """Put the shared parameter and attribute descriptions into ``cls``'s docstring."""
-    cls.__doc__ = (
-        cls.__doc__.replace("    %TRAINING%\n", _TRAINING_DOC.replace("    %CHECKPOINT%\n", CHECKPOINT_DOC))
-        .replace("    %MODEL%\n", _MODEL_DOC)
-        .replace("    %ATTRIBUTES%\n", _TEXT2TEXT_ATTRIBUTES)
-    )
-    return cls

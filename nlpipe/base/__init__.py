@@ -1,0 +1,34 @@
+"""Shared foundations: constraint tables, input validation, the estimator base, optional imports.
+
+Everything here is light (numpy, scikit-learn) and imported by every task module. The
+constraint classes and ``validate_params`` live in ``_constraints.py``, the input checks in
+``_validation.py``, ``BaseTextEstimator`` and ``fit_context`` in ``_estimator.py``.
+"""
+
+from ._constraints import HasMethods, Interval, NgramRange, Options, validate_params
+from ._estimator import BaseTextEstimator, fit_context, inherit_params
+from ._extras import import_optional
+from ._validation import (
+    check_classification_targets,
+    check_references,
+    check_regression_targets,
+    check_texts,
+    label_lists_to_indicator,
+)
+
+__all__ = [
+    "BaseTextEstimator",
+    "HasMethods",
+    "Interval",
+    "NgramRange",
+    "Options",
+    "check_classification_targets",
+    "check_references",
+    "check_regression_targets",
+    "check_texts",
+    "fit_context",
+    "import_optional",
+    "inherit_params",
+    "label_lists_to_indicator",
+    "validate_params",
+]

@@ -1,0 +1,130 @@
+"""What the classifier and the regressor share: a linear head on pooled tokens, optionally started by a probe."""
+
+import os
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..base import Options, inherit_params
+from ..finetune import FineTunedEstimator, TrainingExamples, shared_parameters
+
+
+_HEAD_DOC = """\
+    pooling : {{"cls", "mean", "auto"}}, default="cls"
+        What the head reads: "cls" is the architecture's own head ([CLS] pooler for
+        BERT), as ``AutoModelForSequenceClassification`` and ``pipeline()`` run it;
+        "mean" puts the linear head on the average of the token vectors (BERT-style
+        heads only); "auto" is "mean" for sentence-transformers backbones, which
+        were trained with mean pooling, and "cls" otherwise.
+    head_init : {{"auto", "random", "probe"}}, default="auto"
+        "probe" starts the linear head from a linear model fitted on the frozen
+        mean-pooled features (logistic regression for classes, ridge for values),
+        then fine-tunes everything (LP-FT); it needs mean pooling and costs one
+        extra forward pass over the training texts. "auto" probes when the
+        pooling in use is "mean", else starts at random.
+"""
+
+
+def _head_params(cls):
+    """``shared_parameters``, and the descriptions of ``pooling`` and ``head_init`` where the docstring says ``%HEAD%``."""
+    return inherit_params(shared_parameters(cls), docs={"    %HEAD%\n": _HEAD_DOC})
+
+
+class _PooledHeadEstimator(FineTunedEstimator):
+    """A sequence-level head (``AutoModelForSequenceClassification``) on [CLS] or mean-pooled tokens.
+
+    Subclasses give ``_validate_data`` a ``_HeadData`` and write ``_head_loss`` and ``_linear_probe``.
+    """
+
+    _task = "sequence-classification"
+    _parameter_constraints = {
+        **FineTunedEstimator._parameter_constraints,
+        "pooling": [Options(["cls", "mean", "auto"])],
+        "head_init": [Options(["auto", "random", "probe"])],
+    }
+
+    # ------------------------------------------------------------- fit hooks
+    def _build_model(self, neural, data):
+        model, tokenizer = self._load_pretrained(neural, data.head)
+        self.pooling_ = neural.resolve_pooling(self.pooling, os.fspath(self.model), model)
+        return model, tokenizer
+
+    def _training_examples(self, neural, data):
+        ids = neural.encode(self.tokenizer_, data.texts, self.max_length_)
+        return TrainingExamples(ids, data.targets, stratify=data.stratify, aux=data.probe)
+
+    def _loss(self, neural, data):
+        head_loss = self._head_loss(neural, data)
+        return lambda model, batch, target: head_loss(self._forward(model, batch).float(), target)
+
+    def _head_loss(self, neural, data):
+        """``loss(outputs, target)`` on the head's outputs."""
+        raise NotImplementedError
+
+    def _before_training(self, neural, examples):
+        if self._head_init() != "probe":
+            return
+        # LP-FT (Kumar et al., 2022): a head fitted on the frozen features first, so the early
+        # large gradients of a random head do not distort the pretrained encoder.
+        features = neural.run_inference(
+            self.model_, examples.ids, forward=neural.mean_pooled_features, batch_size=self.batch_size,
+            device=self.device_, amp_dtype=neural.autocast_dtype(self.device_, self.mixed_precision),
+            pad_id=self.tokenizer_.pad_token_id,
+        )
+        targets = examples.targets.numpy() if examples.aux is None else np.asarray(examples.aux)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a starting point, not the final head
+            neural.set_linear_head(self.model_, *self._linear_probe(features, targets))
+
+    def _linear_probe(self, features, targets):
+        """Weights ``(n_outputs, hidden)`` and bias of the head fitted on frozen features."""
+        raise NotImplementedError
+
+    def _head_init(self):
+        if self.head_init == "auto":
+            return "probe" if self.pooling_ == "mean" else "random"
+        if self.head_init == "probe" and self.pooling_ != "mean":
+            raise ValueError(
+                "head_init='probe' fits the linear head on mean-pooled features and needs mean pooling; "
+                f"this fit uses pooling_={self.pooling_!r}. Set pooling='mean' or head_init='random'."
+            )
+        return self.head_init
+
+    # ---------------------------------------------------------------- forward
+    def _forward(self, model, batch):
+        if self.__dict__.get("pooling_") == "mean":
+            if hasattr(model, "module"):  # a DistributedDataParallel wrapper
+                raise ValueError("pooling='mean' does not run under torchrun yet (its head bypasses the "
+                                 "DistributedDataParallel forward); use pooling='cls' for data-parallel fits.")
+            from ..finetune import import_neural
+
+            return import_neural().mean_pooled_logits(model, batch)
+        return model(**batch).logits
+
+    # ------------------------------------------------------------ persistence
+    def _before_save(self):
+        if self.pooling_ == "mean":
+            warnings.warn(
+                "This model puts its head on mean-pooled tokens (pooling_='mean'); transformers' "
+                "AutoModelForSequenceClassification and pipeline() apply the [CLS] pooler instead and "
+                f"predict differently. Load the folder with {type(self).__name__}.from_pretrained, "
+                "or fit with pooling='cls' for a folder plain transformers reproduces.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _fitted_meta(self):
+        return {**super()._fitted_meta(), "pooling_": self.pooling_}
+
+    def _set_fitted_meta(self, meta):
+        super()._set_fitted_meta(meta)
+        self.pooling_ = meta.get("pooling_", "cls")
+
+
+class _HeadData:
+    """What ``_validate_data`` hands to the other hooks of a pooled-head estimator."""
+
+    def __init__(self, texts, targets, head, *, stratify=None, probe=None, loss=None):
+        self.texts, self.targets, self.head = texts, targets, head
+        self.stratify, self.probe, self.loss = stratify, probe, loss

@@ -1,0 +1,136 @@
+"""The parameters fine-tuned estimators share: their descriptions and defaults are written once.
+
+A fine-tuned estimator's ``__init__`` lists its own parameters and forwards the rest (``**params``) to
+its parent's, as skorch's ``NeuralNetClassifier`` does; :func:`shared_parameters` gives the class the full
+signature (``nlpipe.base.inherit_params``: what ``get_params``, ``clone``, ``help`` and the docs read) and
+the shared docstring entries.
+"""
+
+from ..base import inherit_params
+
+_TRAINING_DOC = """\
+    max_length : int or None, default=None
+        The input window in tokens (special tokens and any prompt included);
+        longer inputs are cut (text-to-text estimators cut the document, never
+        the prompt). None uses the backbone's limit; larger values are clipped to it.
+    batch_size : int, default={batch_size}
+        Examples per training step and per inference batch.
+    epochs : int, default=3
+        Passes over the training data; 0 keeps the pretrained weights (with
+        ``head_init="probe"``, a classifier or regressor still fits its head on
+        the frozen features).
+    learning_rate : float, default=5e-5
+        Peak AdamW learning rate (linear warm-up and decay).
+    weight_decay : float, default=0.01
+        AdamW weight decay (not applied to biases and norm weights).
+    warmup_ratio : float, default=0.1
+        Fraction of the steps with a linear learning-rate warm-up.
+    gradient_accumulation_steps : int, default=1
+        Batches whose gradients are summed before each optimizer step.
+    max_grad_norm : float or None, default=1.0
+        Gradient clipping norm; None disables clipping.
+    validation_fraction : float or None, default=None
+        Hold out this fraction (stratified for single-label classification) to
+        measure the validation loss after every epoch; the best epoch's weights
+        are kept.
+    early_stopping_patience : int or None, default=None
+        With a validation split, stop after this many epochs without improvement.
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state there after every epoch (one file,
+        replaced each epoch), so an interrupted fit can continue.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
+        result equals an uninterrupted fit with the same seed); a checkpoint of
+        other data or settings is refused.
+    device : str, default="auto"
+        "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
+    mixed_precision : {{"auto", "no", "fp16", "bf16"}}, default="auto"
+        Autocast on CUDA ("auto": bf16 where supported, else fp16); CPU runs fp32.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the new weights, dropout, batch order, the validation split and
+        any sampling in ``predict`` (an int gives the same outputs on every call).
+    verbose : int, default=1
+        Progress bars when > 0; transformers' own loading reports and bars only when >= 2.
+"""
+
+_MODEL_DOC = """\
+    architecture : {{"auto", "seq2seq", "causal", "encoder-decoder"}}, default="auto"
+        "auto" reads the checkpoint's config: encoder-decoder checkpoints are
+        "seq2seq", decoder-only ones "causal", encoder-only ones are warm-started
+        as "encoder-decoder" (an ``EncoderDecoderModel``; its cross-attention
+        starts random and needs fine-tuning).
+    model_kwargs : dict or None, default=None
+        Extra ``from_pretrained`` arguments for the config, tokenizer and model,
+        e.g. ``{{"gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf"}}``.
+"""
+
+_GENERATION_DOC = """\
+    chat_template : {{"auto"}} or bool, default="auto"
+        Wrap the prompt as a user message in the tokenizer's chat template
+        (decoder-only models); "auto": when the tokenizer has one.
+    max_new_tokens : int, default={max_new_tokens}
+        Longest output in tokens.
+    num_beams : int, default={num_beams}
+        Beam width; 1 is greedy decoding (or plain sampling).
+    generation_kwargs : dict or None, default=None
+        More ``generate`` arguments (``repetition_penalty``, ``top_k``,
+        ``no_repeat_ngram_size``...); they win over the parameters above.
+    target_max_length : int, default={target_max_length}
+        References are cut to this many tokens in ``fit``.
+"""
+
+_TEXT2TEXT_ATTRIBUTES = """\
+    model_ : transformers.PreTrainedModel
+        The (fine-tuned) model.
+    tokenizer_ : transformers.PreTrainedTokenizerBase
+        Its tokenizer.
+    architecture_ : {{"seq2seq", "causal", "encoder-decoder"}}
+        The kind of model used.
+    prompt_ : str
+        The prompt template used.
+    chat_template_ : bool
+        Whether prompts go through the tokenizer's chat template.
+    max_length_ : int
+        The input window in tokens.
+    device_ : torch.device
+        Where the model lives.
+    history_ : list of dict
+        Per-epoch training (and validation) loss; empty without fine-tuning.
+"""
+
+
+def shared_parameters(cls):
+    """Complete a fine-tuned estimator class with the parameters it shares with its parents.
+
+    Its ``__init__`` gets the full signature: its own keyword-only parameters and
+    those it forwards with ``**params`` (what ``get_params``, ``clone``,
+    ``GridSearchCV``, ``help`` and the API pages read). Its docstring gets the shared
+    descriptions where it says ``%TRAINING%`` (``max_length`` to ``verbose``),
+    ``%MODEL%`` (``architecture``, ``model_kwargs``), ``%GENERATION%``
+    (``chat_template`` to ``target_max_length``) or ``%ATTRIBUTES%`` (the
+    text-to-text attributes), with the class's own defaults.
+
+    Parameters
+    ----------
+    cls : type
+        The estimator class; completed in place.
+
+    Returns
+    -------
+    cls : type
+        The same class (usable as a decorator).
+
+    Examples
+    --------
+    >>> import inspect
+    >>> from nlpipe import TransformerClassifier
+    >>> "learning_rate : float, default=5e-5" in TransformerClassifier.__doc__
+    True
+    >>> list(inspect.signature(TransformerClassifier).parameters)[:6]
+    ['model', 'class_weight', 'pooling', 'head_init', 'max_length', 'batch_size']
+    >>> TransformerClassifier(epochs=1).get_params()["epochs"]
+    1
+    """
+    docs = {"%TRAINING%": _TRAINING_DOC, "%MODEL%": _MODEL_DOC, "%GENERATION%": _GENERATION_DOC,
+            "%ATTRIBUTES%": _TEXT2TEXT_ATTRIBUTES}
+    return inherit_params(cls, docs={f"    {marker}\n": text for marker, text in docs.items()})
