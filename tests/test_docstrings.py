@@ -26,6 +26,7 @@ PUBLIC_MODULES = [
     "nlpipe.compression",
     "nlpipe.datasets",
     "nlpipe.exceptions",
+    "nlpipe.finetune",
     "nlpipe.generation",
     "nlpipe.metrics",
     "nlpipe.neural",
@@ -68,7 +69,7 @@ def _public_objects():
         yield f"nlpipe.datasets.{name}"
     for name in ("pearson_r", "spearman_r", "rouge", "squad", "bleu", "chrf"):
         yield f"nlpipe.metrics.{name}"
-    yield "nlpipe.question_answering._qa.check_qa_inputs"
+    yield "nlpipe.question_answering._inputs.check_qa_inputs"
     yield "nlpipe.testing.make_question_answering"
     yield "nlpipe.cli.main"
     yield "nlpipe.testing.check_estimator_contract"

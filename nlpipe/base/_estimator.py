@@ -74,7 +74,7 @@ def fit_context(fit):
     return wrapper
 
 
-def inherit_params(cls, docs=None):
+def inherit_params(estimator_class, docs=None):
     """Give ``cls.__init__`` the parameters it forwards to its parent, and its docstring the shared descriptions.
 
     An estimator whose ``__init__`` lists its own keyword-only parameters and
@@ -86,7 +86,7 @@ def inherit_params(cls, docs=None):
 
     Parameters
     ----------
-    cls : type
+    estimator_class : type
         The estimator class; completed in place.
     docs : dict of str to str or None, default=None
         Markers of the class docstring (``"%TFIDF%"``, alone on a line) and the
@@ -95,7 +95,7 @@ def inherit_params(cls, docs=None):
 
     Returns
     -------
-    cls : type
+    estimator_class : type
         The same class.
 
     Examples
@@ -119,6 +119,7 @@ def inherit_params(cls, docs=None):
     >>> Child.__doc__
     'Parameters: model, then size=20'
     """
+    cls = estimator_class
     own = inspect.signature(cls.__dict__["__init__"])
     if any(p.kind is p.VAR_KEYWORD for p in own.parameters.values()):
         parent = next(k for k in cls.__mro__[1:] if "__init__" in k.__dict__)

@@ -99,7 +99,7 @@ _TEXT2TEXT_ATTRIBUTES = """\
 """
 
 
-def shared_parameters(cls):
+def shared_parameters(estimator_class):
     """Complete a fine-tuned estimator class with the parameters it shares with its parents.
 
     Its ``__init__`` gets the full signature: its own keyword-only parameters and
@@ -112,12 +112,12 @@ def shared_parameters(cls):
 
     Parameters
     ----------
-    cls : type
+    estimator_class : type
         The estimator class; completed in place.
 
     Returns
     -------
-    cls : type
+    estimator_class : type
         The same class (usable as a decorator).
 
     Examples
@@ -133,4 +133,4 @@ def shared_parameters(cls):
     """
     docs = {"%TRAINING%": _TRAINING_DOC, "%MODEL%": _MODEL_DOC, "%GENERATION%": _GENERATION_DOC,
             "%ATTRIBUTES%": _TEXT2TEXT_ATTRIBUTES}
-    return inherit_params(cls, docs={f"    {marker}\n": text for marker, text in docs.items()})
+    return inherit_params(estimator_class, docs={f"    {marker}\n": text for marker, text in docs.items()})
