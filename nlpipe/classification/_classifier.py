@@ -37,14 +37,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
     ----------
     classes_ : ndarray
         Class labels (multilabel: label names, or column indices for an indicator ``y``).
-    model_ : transformers.PreTrainedModel
-        The fine-tuned model.
-    tokenizer_ : transformers.PreTrainedTokenizerBase
-        Its tokenizer.
-    device_ : torch.device
-        Where the model lives.
-    max_length_ : int
-        The truncation length in use.
+    %FITTED%
     multilabel_ : bool
         Whether ``y`` was multilabel.
     label_binarizer_ : MultiLabelBinarizer or None

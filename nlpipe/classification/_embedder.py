@@ -7,9 +7,10 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import Options, check_texts, fit_context
-from ..finetune import TransformerEstimator, import_neural
+from ..finetune import TransformerEstimator, import_neural, shared_parameters
 
 
+@shared_parameters
 class TransformerEmbedder(TransformerMixin, TransformerEstimator):
     """Sentence embeddings from a frozen transformer encoder, as a scikit-learn transformer.
 
@@ -40,14 +41,7 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
 
     Attributes
     ----------
-    model_ : transformers.PreTrainedModel
-        The encoder.
-    tokenizer_ : transformers.PreTrainedTokenizerBase
-        Its tokenizer.
-    device_ : torch.device
-        Where the model lives.
-    max_length_ : int
-        The truncation length in use.
+    %FITTED%
     n_features_out_ : int
         Embedding size.
     pooling_ : {"cls", "mean"}

@@ -24,14 +24,7 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
 
     Attributes
     ----------
-    model_ : transformers.PreTrainedModel
-        The fine-tuned model (a regression head with ``n_outputs_`` outputs).
-    tokenizer_ : transformers.PreTrainedTokenizerBase
-        Its tokenizer.
-    device_ : torch.device
-        Where the model lives.
-    max_length_ : int
-        The truncation length in use.
+    %FITTED%
     n_outputs_ : int
         Number of targets per text.
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,)

@@ -79,21 +79,24 @@ _GENERATION_DOC = """\
         References are cut to this many tokens in ``fit``.
 """
 
-_TEXT2TEXT_ATTRIBUTES = """\
+_FITTED_DOC = """\
     model_ : transformers.PreTrainedModel
-        The (fine-tuned) model.
+        The loaded model, fine-tuned by ``fit`` where the estimator trains.
     tokenizer_ : transformers.PreTrainedTokenizerBase
         Its tokenizer.
+    device_ : torch.device
+        Where the model lives.
+    max_length_ : int
+        The input window in tokens.
+"""
+
+_TEXT2TEXT_ATTRIBUTES = _FITTED_DOC + """\
     architecture_ : {{"seq2seq", "causal", "encoder-decoder"}}
         The kind of model used.
     prompt_ : str
         The prompt template used.
     chat_template_ : bool
         Whether prompts go through the tokenizer's chat template.
-    max_length_ : int
-        The input window in tokens.
-    device_ : torch.device
-        Where the model lives.
     history_ : list of dict
         Per-epoch training (and validation) loss; empty without fine-tuning.
 """
@@ -107,8 +110,9 @@ def shared_parameters(estimator_class):
     ``GridSearchCV``, ``help`` and the API pages read). Its docstring gets the shared
     descriptions where it says ``%TRAINING%`` (``max_length`` to ``verbose``),
     ``%MODEL%`` (``architecture``, ``model_kwargs``), ``%GENERATION%``
-    (``chat_template`` to ``target_max_length``) or ``%ATTRIBUTES%`` (the
-    text-to-text attributes), with the class's own defaults.
+    (``chat_template`` to ``target_max_length``), ``%FITTED%`` (``model_``,
+    ``tokenizer_``, ``device_``, ``max_length_``) or ``%ATTRIBUTES%`` (those and
+    the text-to-text attributes), with the class's own defaults.
 
     Parameters
     ----------
@@ -132,5 +136,5 @@ def shared_parameters(estimator_class):
     1
     """
     docs = {"%TRAINING%": _TRAINING_DOC, "%MODEL%": _MODEL_DOC, "%GENERATION%": _GENERATION_DOC,
-            "%ATTRIBUTES%": _TEXT2TEXT_ATTRIBUTES}
+            "%FITTED%": _FITTED_DOC, "%ATTRIBUTES%": _TEXT2TEXT_ATTRIBUTES}
     return inherit_params(estimator_class, docs={f"    {marker}\n": text for marker, text in docs.items()})

@@ -40,14 +40,7 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
 
     Attributes
     ----------
-    model_ : transformers.PreTrainedModel
-        The (fine-tuned) model.
-    tokenizer_ : transformers.PreTrainedTokenizerBase
-        Its (fast) tokenizer.
-    max_length_ : int
-        The window in tokens.
-    device_ : torch.device
-        Where the model lives.
+    %FITTED%
     history_ : list of dict
         Per-epoch training (and validation) loss; empty without fine-tuning.
 
