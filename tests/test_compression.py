@@ -354,7 +354,7 @@ def test_distiller_regression_teacher():
 
 
 @pytest.mark.parametrize("params, error, match", [
-    ({"alpha": 1.5}, ValueError, "alpha"),
+    ({"teacher_weight": 1.5}, ValueError, "teacher_weight"),
     ({"temperature": 0}, ValueError, "temperature"),
     ({"teacher": TfidfNBClassifier()}, NotFittedError, "fitted teacher"),
 ])
