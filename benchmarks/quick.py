@@ -216,7 +216,7 @@ def main(argv=None):
         f"max_length=64, random_state=0, verbose=0)` on {args.n_train:,} SST-2 training sentences drawn with "
         f"`numpy.random.default_rng(0)`; scored on the first {len(X_dev)} SST-2 dev sentences. `Quantizer()` is "
         f"the default int8. Students: `TransformerClassifier(model=truncated_backbone(teacher, {L}), <same settings>)` "
-        "through `Distiller(teacher=teacher, student=...)` (default temperature and alpha) fitted on the training "
+        "through `Distiller(teacher=teacher, student=...)` (default temperature and teacher_weight) fitted on the training "
         "texts alone (`fit(X_train)`: soft labels only) and with their gold labels (`fit(X_train, y_train)`); "
         "`Distiller(teacher=teacher, student=TfidfSVMClassifier(random_state=0)).fit(X_train)`. "
         "`TransformerRegressor(<same settings>)` on the labels as floats 0.0/1.0, scored by R^2 on the dev labels.",
