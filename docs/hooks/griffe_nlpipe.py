@@ -1,8 +1,8 @@
 """Griffe extension for nlpipe's API pages (loaded by mkdocstrings, see mkdocs.yml).
 
-* Docstrings completed at import time: the fine-tuned estimators (``nlpipe.finetune.fill_doc``) put
-  shared parameter and attribute descriptions where their source docstring says ``%TRAINING%``,
-  ``%MODEL%`` or ``%ATTRIBUTES%``. Griffe reads the source, so for those classes the docstring is taken
+* Docstrings completed at import time: the fine-tuned estimators (``nlpipe.finetune.shared_parameters``) put
+  shared parameter and attribute descriptions where their source docstring says ``%TRAINING%`` (or another
+  ``%NAME%`` marker). Griffe reads the source, so for those classes the docstring is taken
   from the imported class instead. Nothing else is imported (torch is not needed).
 * Signatures completed at import time: an ``__init__`` that passes ``**params`` on to its parent gets
   the full signature from ``nlpipe.base.inherit_params`` (``__signature__``), which griffe cannot see in
