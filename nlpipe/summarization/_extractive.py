@@ -8,8 +8,16 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, HasMethods, Interval, Options, check_texts, fit_context
-from ..base import check_references
+from ..base import (
+    BaseTextEstimator,
+    HasMethods,
+    Interval,
+    Options,
+    check_references,
+    check_texts,
+    fit_context,
+    inherit_params,
+)
 from ._common import SummarizerMixin
 from ._sentences import iter_sentences
 
@@ -120,24 +128,8 @@ def _graph_scores(W, damping, threshold=None):
     return _power_iteration(M, damping, dangling=dangling)
 
 
-class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
-    """Unsupervised extractive summaries: lead, centroid, TextRank or LexRank, with MMR redundancy control.
-
-    ``fit`` learns IDF statistics over the sentences of a corpus (no labels);
-    ``predict`` splits each document into sentences with spaCy, scores them,
-    picks ``n_sentences`` (or a ``ratio`` of them) greedily by maximal marginal
-    relevance (score minus ``diversity`` times the highest similarity to a sentence
-    already picked) and returns them in document order. Graph methods run power
-    iteration on sparse sentence-similarity matrices.
-
-    Parameters
-    ----------
-    method : {"lead", "centroid", "textrank", "lexrank"}, default="textrank"
-        "lead": the first sentences; "centroid": cosine similarity of each
-        sentence to the document's TF-IDF centroid (Radev et al., 2004);
-        "textrank": PageRank on the cosine-weighted sentence graph (Mihalcea and
-        Tarau, 2004); "lexrank": PageRank on the graph of pairs whose cosine
-        exceeds ``threshold`` (Erkan and Radev, 2004).
+# The parameters both extractive summarizers share: signature and descriptions written once.
+_SELECTION_DOC = """\
     n_sentences : int, default=3
         Sentences per summary (fewer when the document is shorter).
     ratio : float in (0, 1] or None, default=None
@@ -147,39 +139,25 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
     threshold : float in [0, 1), default=0.1
         Cosine similarity above which LexRank links two sentences.
     damping : float in (0, 1), default=0.85
-        PageRank damping factor (graph methods).
+        PageRank damping factor.
     spacy_model : str, default="blank:en"
         Sentence splitter: ``"blank:<lang>"`` with spaCy's sentencizer
         (``"blank:zh"`` for Chinese) or an installed spaCy pipeline.
-    stop_words : {"english"} or None, default="english"
+    stop_words : {{"english"}} or None, default="english"
         Words left out of the sentence vectors.
     separator : str, default=" "
         Joins the chosen sentences; use ``"\\n"`` for ROUGE-Lsum.
+"""
 
-    Attributes
-    ----------
-    vocabulary_ : dict of str to int
-        The words of the training sentences (stop words left out) and their columns.
-    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
-        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
-    n_documents_ : int
-        Documents seen in ``fit``.
 
-    See Also
-    --------
-    nlpipe.metrics.rouge : the metric ``score`` reports.
-    nlpipe.summarization.split_sentences : the sentence splitter on its own.
+def _selection_params(cls):
+    return inherit_params(cls, docs={"    %SELECTION%\n": _SELECTION_DOC})
 
-    Examples
-    --------
-    >>> from nlpipe import ExtractiveSummarizer
-    >>> docs = ["Rain fell all day. The river rose fast. People left the town. The sun came out."]
-    >>> ExtractiveSummarizer(method="lead", n_sentences=2).fit(docs).predict(docs)
-    ['Rain fell all day. The river rose fast.']
-    """
+
+class _SentenceSelector(SummarizerMixin, BaseTextEstimator):
+    """Summaries of the top sentences by salience, picked with MMR; subclasses score sentences (``_rank``)."""
 
     _parameter_constraints = {
-        "method": [Options(["lead", "centroid", "textrank", "lexrank"])],
         "n_sentences": [Interval(numbers.Integral, 1, None)],
         "ratio": [None, Interval(numbers.Real, 0, 1, closed="right")],
         "diversity": [Interval(numbers.Real, 0, 1)],
@@ -189,20 +167,9 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         "stop_words": [None, Options(["english"])],
         "separator": [str],
     }
-    def __init__(
-        self,
-        *,
-        method="textrank",
-        n_sentences=3,
-        ratio=None,
-        diversity=0.3,
-        threshold=0.1,
-        damping=0.85,
-        spacy_model="blank:en",
-        stop_words="english",
-        separator=" ",
-    ):
-        self.method = method
+
+    def __init__(self, *, n_sentences=3, ratio=None, diversity=0.3, threshold=0.1, damping=0.85,
+                 spacy_model="blank:en", stop_words="english", separator=" "):
         self.n_sentences = n_sentences
         self.ratio = ratio
         self.diversity = diversity
@@ -224,27 +191,6 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         self.vocabulary_ = {t: i for i, t in enumerate(sorted(words or {""}))}
         counts = _count_matrix(sentences or [[]], self.vocabulary_)
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
-
-    @fit_context
-    def fit(self, X, y=None):
-        """Learn IDF statistics from the sentences of ``X``.
-
-        Parameters
-        ----------
-        X : list of str
-            Documents.
-        y : None
-            Ignored (references are not needed).
-
-        Returns
-        -------
-        self : ExtractiveSummarizer
-        """
-        self._validate_params()
-        texts = check_texts(X)
-        self._fit_idf(list(iter_sentences(texts, self.spacy_model)))
-        self.n_documents_ = len(texts)
-        return self
 
     def _k(self, n):
         k = math.ceil(self.ratio * n) if self.ratio is not None else self.n_sentences
@@ -278,20 +224,6 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         bounds = np.cumsum([0] + [len(doc) for doc in docs])
         return [S[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    def _rank(self, docs):
-        """Per document: the similarity matrix and the sentence salience scores."""
-        if self.method == "lead":
-            # Position alone decides (MMR is off for lead): no vectors needed.
-            return [(None, np.linspace(1.0, 0.5, len(doc))) for doc in docs]
-        ranked = []
-        for S in self._matrices(docs):
-            W, centroid = _similarity(S)
-            if self.method == "centroid":
-                ranked.append((W, centroid))
-            else:
-                ranked.append((W, _graph_scores(W, self.damping, self.threshold if self.method == "lexrank" else None)))
-        return ranked
-
     def _summaries(self, docs):
         out = [""] * len(docs)
         # Documents that fit the summary whole need no scoring.
@@ -319,6 +251,95 @@ class ExtractiveSummarizer(SummarizerMixin, BaseTextEstimator):
         check_is_fitted(self, "tfidf_")
         texts = check_texts(X)
         return self._summaries(list(iter_sentences(texts, self.spacy_model)))
+
+
+@_selection_params
+class ExtractiveSummarizer(_SentenceSelector):
+    """Unsupervised extractive summaries: lead, centroid, TextRank or LexRank, with MMR redundancy control.
+
+    ``fit`` learns IDF statistics over the sentences of a corpus (no labels);
+    ``predict`` splits each document into sentences with spaCy, scores them,
+    picks ``n_sentences`` (or a ``ratio`` of them) greedily by maximal marginal
+    relevance (score minus ``diversity`` times the highest similarity to a sentence
+    already picked) and returns them in document order. Graph methods run power
+    iteration on sparse sentence-similarity matrices.
+
+    Parameters
+    ----------
+    method : {"lead", "centroid", "textrank", "lexrank"}, default="textrank"
+        "lead": the first sentences; "centroid": cosine similarity of each
+        sentence to the document's TF-IDF centroid (Radev et al., 2004);
+        "textrank": PageRank on the cosine-weighted sentence graph (Mihalcea and
+        Tarau, 2004); "lexrank": PageRank on the graph of pairs whose cosine
+        exceeds ``threshold`` (Erkan and Radev, 2004).
+    %SELECTION%
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        The words of the training sentences (stop words left out) and their columns.
+    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
+        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
+    n_documents_ : int
+        Documents seen in ``fit``.
+
+    See Also
+    --------
+    nlpipe.metrics.rouge : the metric ``score`` reports.
+    nlpipe.summarization.split_sentences : the sentence splitter on its own.
+
+    Examples
+    --------
+    >>> from nlpipe import ExtractiveSummarizer
+    >>> docs = ["Rain fell all day. The river rose fast. People left the town. The sun came out."]
+    >>> ExtractiveSummarizer(method="lead", n_sentences=2).fit(docs).predict(docs)
+    ['Rain fell all day. The river rose fast.']
+    """
+
+    _parameter_constraints = {
+        **_SentenceSelector._parameter_constraints,
+        "method": [Options(["lead", "centroid", "textrank", "lexrank"])],
+    }
+
+    def __init__(self, *, method="textrank", **params):
+        super().__init__(**params)
+        self.method = method
+
+    @fit_context
+    def fit(self, X, y=None):
+        """Learn IDF statistics from the sentences of ``X``.
+
+        Parameters
+        ----------
+        X : list of str
+            Documents.
+        y : None
+            Ignored (references are not needed).
+
+        Returns
+        -------
+        self : ExtractiveSummarizer
+        """
+        self._validate_params()
+        texts = check_texts(X)
+        self._fit_idf(list(iter_sentences(texts, self.spacy_model)))
+        self.n_documents_ = len(texts)
+        return self
+
+    def _rank(self, docs):
+        """Per document: the similarity matrix and the sentence salience scores."""
+        if self.method == "lead":
+            # Position alone decides (MMR is off for lead): no vectors needed.
+            return [(None, np.linspace(1.0, 0.5, len(doc))) for doc in docs]
+        ranked = []
+        for S in self._matrices(docs):
+            W, centroid = _similarity(S)
+            if self.method == "centroid":
+                ranked.append((W, centroid))
+            else:
+                ranked.append((W, _graph_scores(W, self.damping, self.threshold if self.method == "lexrank" else None)))
+        return ranked
+
 
 
 def _ngrams(tokens, n):
@@ -383,7 +404,8 @@ def oracle_labels(sentence_tokens, reference_tokens, max_sentences=3):
     return labels
 
 
-class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
+@_selection_params
+class SupervisedExtractiveSummarizer(_SentenceSelector):
     """Extractive summaries from a sentence classifier trained on reference summaries.
 
     ``fit(X, y)`` splits each document into sentences, labels them with a greedy
@@ -393,32 +415,19 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
     sentence and to the others) and fits ``estimator`` on those features.
     ``predict`` ranks a document's sentences by the classifier's probability and
     picks the top ones with the same MMR redundancy control as
-    :class:`ExtractiveSummarizer`, in document order.
+    :class:`ExtractiveSummarizer`, in document order (``diversity`` matters more
+    here: the classifier scores each sentence alone, so without it near-duplicate
+    sentences are picked together). ``threshold`` and ``damping`` shape the
+    LexRank and TextRank features.
 
     Parameters
     ----------
     estimator : classifier or None, default=None
         Any scikit-learn classifier with ``predict_proba`` or ``decision_function``;
         None standardizes the features for a ``LogisticRegression``.
-    n_sentences : int, default=3
-        Sentences per summary.
-    ratio : float in (0, 1] or None, default=None
-        When set, ``ceil(ratio * n)`` of a document's ``n`` sentences instead.
-    diversity : float in [0, 1], default=0.3
-        MMR redundancy penalty when picking (the classifier scores each sentence
-        alone, so without it near-duplicate sentences are picked together).
     oracle_sentences : int, default=3
         At most this many sentences labelled positive per document.
-    threshold : float in [0, 1), default=0.1
-        LexRank edge threshold (a feature).
-    damping : float in (0, 1), default=0.85
-        PageRank damping (a feature).
-    spacy_model : str, default="blank:en"
-        Sentence splitter (see :class:`ExtractiveSummarizer`).
-    stop_words : {"english"} or None, default="english"
-        Words left out of the sentence vectors.
-    separator : str, default=" "
-        Joins the chosen sentences.
+    %SELECTION%
 
     Attributes
     ----------
@@ -449,7 +458,7 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
     """
 
     _parameter_constraints = {
-        **{k: v for k, v in ExtractiveSummarizer._parameter_constraints.items() if k != "method"},
+        **_SentenceSelector._parameter_constraints,
         "estimator": [None, HasMethods(["fit"])],
         "oracle_sentences": [Interval(numbers.Integral, 1, None)],
     }
@@ -457,30 +466,10 @@ class SupervisedExtractiveSummarizer(ExtractiveSummarizer):
                      "log_length", "log_n_sentences", "centroid", "textrank", "lexrank", "first_similarity",
                      "mean_similarity", "max_similarity"]
 
-    def __init__(
-        self,
-        *,
-        estimator=None,
-        n_sentences=3,
-        ratio=None,
-        diversity=0.3,
-        oracle_sentences=3,
-        threshold=0.1,
-        damping=0.85,
-        spacy_model="blank:en",
-        stop_words="english",
-        separator=" ",
-    ):
+    def __init__(self, *, estimator=None, oracle_sentences=3, **params):
+        super().__init__(**params)
         self.estimator = estimator
-        self.n_sentences = n_sentences
-        self.ratio = ratio
-        self.diversity = diversity
         self.oracle_sentences = oracle_sentences
-        self.threshold = threshold
-        self.damping = damping
-        self.spacy_model = spacy_model
-        self.stop_words = stop_words
-        self.separator = separator
 
     def _features(self, sentences, S):
         """One row of ``feature_names`` per sentence, and the similarity matrix; ``S`` holds the TF-IDF rows."""
