@@ -80,6 +80,8 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
         self.head_init = head_init
 
     def _validate_data(self, X, y):
+        import torch
+
         texts = check_texts(X)
         if isinstance(y, import_neural().SoftTargets):  # a teacher's probabilities (knowledge distillation)
             return self._soft_target_data(texts, y)
@@ -88,8 +90,11 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
         self.label_binarizer_ = None
         if kind == "single":
             self.classes_, encoded = np.unique(y, return_inverse=True)
+            weight = self._class_weights(encoded)
+            weight = None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+            loss = torch.nn.CrossEntropyLoss(weight=weight)
             return _HeadData(texts, encoded.astype(np.int64), self._head_config("single_label_classification"),
-                             stratify=encoded, loss=("single", self._class_weights(encoded)))
+                             loss, stratify=encoded)
         if self.class_weight is not None:
             raise ValueError("class_weight is not supported with multilabel y.")
         if kind == "lists":
@@ -100,29 +105,18 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
             targets = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
             self.classes_ = np.arange(targets.shape[1])
         return _HeadData(texts, targets.astype(np.float32), self._head_config("multi_label_classification"),
-                         loss=("multilabel", None))
+                         torch.nn.BCEWithLogitsLoss())
 
     def _soft_target_data(self, texts, soft):
         if len(soft) != len(texts):
             raise ValueError(f"X and y have different lengths: {len(texts)} texts, {len(soft)} soft targets.")
         self.classes_, self.multilabel_, self.label_binarizer_ = soft.classes, soft.multilabel, soft.label_binarizer
         problem = "multi_label_classification" if soft.multilabel else "single_label_classification"
-        return _HeadData(texts, soft.rows(), self._head_config(problem), probe=soft.probe_labels(),
-                         loss=("soft", soft))
+        return _HeadData(texts, soft.rows(), self._head_config(problem), soft.loss, probe=soft.probe_labels())
 
     def _head_config(self, problem):
         return {"num_labels": len(self.classes_), "problem_type": problem,
                 "id2label": {i: str(c) for i, c in enumerate(self.classes_)}}
-
-    def _head_loss(self, neural, data):
-        import torch
-
-        kind, extra = data.loss
-        if kind == "soft":
-            return extra.loss
-        if kind == "multilabel":
-            return torch.nn.BCEWithLogitsLoss()
-        return torch.nn.CrossEntropyLoss(weight=None if extra is None else torch.as_tensor(extra, dtype=torch.float32))
 
     def _linear_probe(self, features, targets):
         from sklearn.linear_model import LogisticRegression

@@ -1,5 +1,6 @@
 """What the classifier and the regressor share: a linear head on pooled tokens, optionally started by a probe."""
 
+import dataclasses
 import os
 import warnings
 
@@ -7,7 +8,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..base import Options, inherit_params
-from ..finetune import FineTunedEstimator, TrainingExamples, shared_parameters
+from ..finetune import FineTunedEstimator, TrainingExamples, import_neural, shared_parameters
 
 
 _HEAD_DOC = """\
@@ -27,14 +28,15 @@ _HEAD_DOC = """\
 
 
 def _head_params(cls):
-    """``shared_parameters``, and the descriptions of ``pooling`` and ``head_init`` where the docstring says ``%HEAD%``."""
+    """``shared_parameters`` plus the ``pooling`` and ``head_init`` descriptions where the docstring says ``%HEAD%``."""
     return inherit_params(shared_parameters(cls), docs={"    %HEAD%\n": _HEAD_DOC})
 
 
 class _PooledHeadEstimator(FineTunedEstimator):
     """A sequence-level head (``AutoModelForSequenceClassification``) on [CLS] or mean-pooled tokens.
 
-    Subclasses give ``_validate_data`` a ``_HeadData`` and write ``_head_loss`` and ``_linear_probe``.
+    Subclasses write ``_validate_data`` (returning a ``_HeadData``, which carries the head's loss) and
+    ``_linear_probe``.
     """
 
     _task = "sequence-classification"
@@ -55,12 +57,7 @@ class _PooledHeadEstimator(FineTunedEstimator):
         return TrainingExamples(ids, data.targets, stratify=data.stratify, aux=data.probe)
 
     def _loss(self, neural, data):
-        head_loss = self._head_loss(neural, data)
-        return lambda model, batch, target: head_loss(self._forward(model, batch).float(), target)
-
-    def _head_loss(self, neural, data):
-        """``loss(outputs, target)`` on the head's outputs."""
-        raise NotImplementedError
+        return lambda model, batch, target: data.loss(self._forward(model, batch).float(), target)
 
     def _before_training(self, neural, examples):
         if self._head_init() != "probe":
@@ -97,8 +94,6 @@ class _PooledHeadEstimator(FineTunedEstimator):
             if hasattr(model, "module"):  # a DistributedDataParallel wrapper
                 raise ValueError("pooling='mean' does not run under torchrun yet (its head bypasses the "
                                  "DistributedDataParallel forward); use pooling='cls' for data-parallel fits.")
-            from ..finetune import import_neural
-
             return import_neural().mean_pooled_logits(model, batch)
         return model(**batch).logits
 
@@ -122,9 +117,13 @@ class _PooledHeadEstimator(FineTunedEstimator):
         self.pooling_ = meta.get("pooling_", "cls")
 
 
+@dataclasses.dataclass
 class _HeadData:
     """What ``_validate_data`` hands to the other hooks of a pooled-head estimator."""
 
-    def __init__(self, texts, targets, head, *, stratify=None, probe=None, loss=None):
-        self.texts, self.targets, self.head = texts, targets, head
-        self.stratify, self.probe, self.loss = stratify, probe, loss
+    texts: list
+    targets: np.ndarray  # one row per text, in the layout ``loss`` expects
+    head: dict  # ``load_backbone``'s head arguments: num_labels, problem_type, id2label
+    loss: object  # ``loss(outputs, target)`` on the head's outputs
+    stratify: object = None  # labels the validation split keeps the proportions of
+    probe: object = None  # labels of the linear probe, when not ``targets`` themselves

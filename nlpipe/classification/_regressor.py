@@ -57,6 +57,8 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
         self.head_init = head_init
 
     def _validate_data(self, X, y):
+        import torch
+
         texts = check_texts(X)
         Y, self._y_1d = check_regression_targets(y, len(texts))
         self.n_outputs_ = Y.shape[1]
@@ -64,12 +66,8 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
         scale = Y.std(axis=0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         targets = ((Y - self.y_mean_) / self.y_scale_).astype(np.float32)
-        return _HeadData(texts, targets, {"num_labels": self.n_outputs_, "problem_type": "regression"})
-
-    def _head_loss(self, neural, data):
-        import torch
-
-        return torch.nn.MSELoss()
+        return _HeadData(texts, targets, {"num_labels": self.n_outputs_, "problem_type": "regression"},
+                         torch.nn.MSELoss())
 
     def predict(self, X):
         """Predict targets.

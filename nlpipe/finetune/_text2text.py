@@ -72,6 +72,11 @@ class TextToTextEstimator(FineTunedEstimator):
         "target_max_length": [Interval(numbers.Integral, 1, None)],
     }
 
+    _document_field = "text"
+    _document_name = "input"  # what error messages call it
+    _fields = ()
+    _default_prompts = {"seq2seq": "{text}", "chat": "{text}", "plain": "{text}"}
+
     def __init__(
         self,
         *,
@@ -96,11 +101,6 @@ class TextToTextEstimator(FineTunedEstimator):
         self.generation_kwargs = generation_kwargs
         self.target_max_length = target_max_length
 
-    _document_field = "text"
-    _document_name = "input"  # what error messages call it
-    _fields = ()
-    _default_prompts = {"seq2seq": "{text}", "chat": "{text}", "plain": "{text}"}
-
     # ---------------------------------------------------------------- inputs
     def _inputs(self, X):
         """``(documents, fields)``: the texts that fill the document slot and, per row, the other slots."""
@@ -111,9 +111,6 @@ class TextToTextEstimator(FineTunedEstimator):
         return check_references(y, n)
 
     # ---------------------------------------------------------------- prompts
-    def _template(self):
-        return self.prompt
-
     def _resolve_prompt(self, tokenizer):
         causal = self.architecture_ == "causal"
         has_template = bool(getattr(tokenizer, "chat_template", None))
@@ -123,7 +120,7 @@ class TextToTextEstimator(FineTunedEstimator):
                 f"this is a {self.architecture_} model{'' if has_template else ' and its tokenizer has none'}."
             )
         self.chat_template_ = bool(causal and has_template and self.chat_template is not False)
-        template = self._template()
+        template = self.prompt
         if template is None:
             template = self._default_prompt("seq2seq" if not causal else "chat" if self.chat_template_ else "plain")
         else:
