@@ -165,9 +165,6 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
         self.n_features_out_ = meta["n_features_out_"]
         self.pooling_ = meta.get("pooling_", self.pooling)
 
-    def _load_saved(self, neural, path):
-        return neural.load_backbone(path, self._task), neural.load_tokenizer(path)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False

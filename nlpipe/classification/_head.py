@@ -109,6 +109,14 @@ class _PooledHeadEstimator(FineTunedEstimator):
                 stacklevel=3,
             )
 
+    def _load_saved(self, neural, path):
+        from transformers import AutoConfig
+
+        # The folder's config knows the head; without these the head would be rebuilt at its default size.
+        config = AutoConfig.from_pretrained(path)
+        head = {"num_labels": config.num_labels, "problem_type": config.problem_type, "id2label": config.id2label}
+        return neural.load_backbone(path, self._task, **head), neural.load_tokenizer(path)
+
     def _fitted_meta(self):
         return {**super()._fitted_meta(), "pooling_": self.pooling_}
 

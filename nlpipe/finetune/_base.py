@@ -246,8 +246,4 @@ class TransformerEstimator(BaseTextEstimator):
 
     def _load_saved(self, neural, path):
         """``(model, tokenizer)`` from a ``save_pretrained`` folder (fitted metadata already set)."""
-        from transformers import AutoConfig
-
-        config = AutoConfig.from_pretrained(path)
-        head = {"num_labels": config.num_labels, "problem_type": config.problem_type, "id2label": config.id2label}
-        return neural.load_backbone(path, self._task, **head), neural.load_tokenizer(path)
+        return neural.load_backbone(path, self._task), neural.load_tokenizer(path)

@@ -251,6 +251,3 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
             One answer span per question ("" for an empty passage, or no answer).
         """
         return self.predict_spans(X)["answer"].tolist()
-
-    def _load_saved(self, neural, path):
-        return neural.load_backbone(path, self._task), neural.load_tokenizer(path)
