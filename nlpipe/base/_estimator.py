@@ -136,6 +136,11 @@ def inherit_params(estimator_class, docs=None):
 
 
 def _forget_fit(est):
+    """Drop ``est``'s fitted attributes; an estimator that holds more (a model's memory) frees it in ``_reset``."""
+    reset = getattr(est, "_reset", None)
+    if reset is not None:
+        reset()
+        return
     for name in [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]:
         del est.__dict__[name]
 
@@ -188,6 +193,11 @@ class BaseTextEstimator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+
+    def _reset(self):
+        """Drop every fitted attribute (public names ending in ``_``), as ``fit_context`` does around a fit."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            del self.__dict__[name]
 
     def _validate_params(self):
         validate_params(self)

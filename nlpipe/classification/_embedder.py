@@ -109,7 +109,6 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
         self._validate_params()
         check_texts(X)
         neural = import_neural()
-        self._release()
         self.device_ = neural.resolve_device(self.device)
         model, tokenizer = self._load_pretrained(neural)
         model.to(self.device_).eval()

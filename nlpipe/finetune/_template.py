@@ -228,7 +228,6 @@ class FineTunedEstimator(TransformerEstimator):
             raise ValueError("resume=True needs checkpoint_dir: the folder a previous fit saved its epochs to.")
         data = self._validate_data(X, y)
         neural = import_neural()
-        self._release()
         seed = draw_seed(self.random_state)
         device = neural.resolve_device(self.device)
         with neural.seeded(seed, device):
