@@ -114,9 +114,9 @@ def split_validation(n, validation_fraction, seed, stratify=None):
 class FineTunedEstimator(TransformerEstimator):
     """Base of the estimators that fine-tune a pretrained transformer: the training parameters and ``fit``.
 
-    ``fit`` is a template. It validates the parameters, releases the previous
-    model, draws the seed from ``random_state``, chooses the device, and calls
-    four hooks in order:
+    ``fit`` is a template. Its ``fit_context`` releases the previous model
+    (``_reset``); it validates the parameters, draws the seed from
+    ``random_state``, chooses the device, and calls four hooks in order:
 
     1. ``_validate_data(X, y) -> data``: check the inputs before anything is
        loaded, and set what is learned from the targets alone (``classes_``);
