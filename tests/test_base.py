@@ -125,3 +125,59 @@ def test_pickle_version_stamp_checked():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pickle.loads(pickle.dumps(clf))  # same version: silent
+
+
+def test_parameter_docs_adds_standard_entries_in_signature_order():
+    from numpydoc.docscrape import NumpyDocString
+
+    from nlpipe.base import parameter_docs
+
+    @parameter_docs(X="Prompts.")
+    def score(self, X, y, sample_weight=None):
+        """Score the prompts.
+
+        Parameters
+        ----------
+        y : list of str
+            References.
+
+        Returns
+        -------
+        score : float
+        """
+
+    params = NumpyDocString(score.__doc__)["Parameters"]
+    assert [(p.name, p.type, " ".join(p.desc)) for p in params] == [
+        ("X", "list of str", "Prompts."),
+        ("y", "list of str", "References."),
+        ("sample_weight", "None", "Not supported; must be None."),
+    ]
+    assert NumpyDocString(score.__doc__)["Returns"][0].name == "score"
+
+
+def test_parameter_docs_keeps_own_entries_and_refuses_undocumented_ones():
+    from nlpipe.base import parameter_docs
+
+    @parameter_docs
+    def fit(self, X, y=None):
+        """Fit.
+
+        Parameters
+        ----------
+        X : list of str
+            Texts, validated only.
+        """
+
+    assert "Texts, validated only." in fit.__doc__ and "y : None\n    Ignored." in fit.__doc__
+    assert fit.__doc__.count("X :") == 1
+    with pytest.raises(TypeError, match="'n_steps' is not documented"):
+        @parameter_docs
+        def predict(self, X, n_steps):
+            """Predict."""
+
+
+def test_single_label_targets_refuse_multilabel():
+    y, kind = check_classification_targets(["a", "b"], 2, multilabel=False)
+    assert kind == "single"
+    with pytest.raises(ValueError, match="labels per text"):
+        check_classification_targets([["a"], ["a", "b"]], 2, multilabel=False)

@@ -50,6 +50,23 @@ def _public_modules():
                 raise
 
 
+def _documented_by(klass, name, method):
+    """The method whose docstring ``help`` shows for ``method``: itself, or the parent's it inherits.
+
+    An override without a docstring (``Options.is_satisfied_by``) shows its parent's, as
+    ``inspect.getdoc`` does; it is validated there, and must take the same parameters.
+    """
+    if method.__doc__ is not None:
+        return method
+    for parent in klass.__mro__[1:]:
+        inherited = parent.__dict__.get(name)
+        if inspect.isfunction(inherited) and inherited.__doc__ is not None:
+            assert inspect.signature(inherited) == inspect.signature(method), (
+                f"{method.__qualname__} inherits the docstring of {inherited.__qualname__} with other parameters")
+            return inherited
+    return method
+
+
 def _public_objects():
     from nlpipe import summarization
 
@@ -64,6 +81,7 @@ def _public_objects():
             for meth, member in inspect.getmembers(obj):
                 if not meth.startswith("_") and inspect.isfunction(member) and member.__module__.startswith("nlpipe"):
                     if member.__qualname__.split(".")[0] in [c.__name__ for c in obj.__mro__]:
+                        member = _documented_by(obj, meth, member)
                         yield f"{member.__module__}.{member.__qualname__}"
     for name in datasets.__all__:
         yield f"nlpipe.datasets.{name}"

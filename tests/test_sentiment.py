@@ -201,3 +201,13 @@ def test_sentiment_classifier_chinese_end_to_end():
     y = [1, 1, 0, 0] * 3
     clf = SentimentClassifier(analyzer="char", lexicon=None, random_state=0).fit(X, y)
     assert clf.predict(["非常好，很满意", "很差，失望"]).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("name", ["SentimentClassifier", "LexiconSentiment", "IntensityClassifier"])
+@pytest.mark.parametrize("y", [[["pos"], ["neg", "pos"]] * 8, np.tile([[1, 0], [1, 1]], (8, 1))],
+                         ids=["label-lists", "indicator"])
+def test_single_label_classifiers_reject_multilabel_y(name, y):
+    import nlpipe
+
+    with pytest.raises(ValueError, match="several labels per text"):
+        getattr(nlpipe, name)().fit((POS + NEG)[:16], y)

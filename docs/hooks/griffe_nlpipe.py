@@ -12,6 +12,9 @@
   Python expressions (shown as ``str or path - like``, or cut to ``"auto"``); each documented
   parameter, attribute and return value gets its type text from the docstring again, and its default
   from the signature.
+* Method docstrings completed at import time: ``nlpipe.base.parameter_docs`` adds the standard
+  ``X``/``y``/``sample_weight`` entries, and an override without a docstring inherits its parent's
+  (as ``help`` shows it). For those methods the docstring is taken from the imported class.
 * ``self.x = x`` in ``__init__`` makes griffe list every parameter again as an attribute; those are
   dropped (the Parameters table documents them), and so are dunder members (``__getstate__``,
   ``__sklearn_tags__``), which ``filters: public`` would show.
@@ -61,6 +64,9 @@ class NlpipeDocstrings(griffe.Extension):
             if obj.is_class:
                 self._drop_parameter_attributes(obj)
         for obj in self._walk(pkg, set()):
+            if obj.is_function and obj.parent is not None and obj.parent.is_class and not obj.name.startswith("_"):
+                self._runtime_method_doc(obj)
+        for obj in self._walk(pkg, set()):
             if obj.docstring is None:
                 continue
             if obj.is_class and _PLACEHOLDER.search(obj.docstring.value):
@@ -71,6 +77,25 @@ class NlpipeDocstrings(griffe.Extension):
             if "See Also" in obj.docstring.value:
                 obj.docstring.value = _SEE_ALSO.sub(lambda m: self._see_also(m, obj), obj.docstring.value)
             self._raw_types(obj)
+
+    @staticmethod
+    def _runtime_method_doc(func):
+        """The docstring ``help`` shows for a method that ``parameter_docs`` completes or that inherits one."""
+        decorated = any("parameter_docs" in str(d.value) for d in func.decorators)
+        if func.docstring is not None and not decorated:
+            return
+        try:
+            doc = inspect.getdoc(getattr(griffe.dynamic_import(func.parent.path), func.name))
+        except Exception:  # noqa: BLE001 - not importable here (an extra is missing): the source's docstring
+            return
+        if not doc:
+            return
+        if func.docstring is not None:
+            func.docstring.value = doc
+        else:
+            like = func.parent.docstring
+            func.docstring = griffe.Docstring(doc, parent=func, parser=like.parser if like else None,
+                                              parser_options=like.parser_options if like else None)
 
     @staticmethod
     def _raw_types(obj):

@@ -2,10 +2,12 @@
 
 Everything here is light (numpy, scikit-learn) and imported by every task module. The
 constraint classes and ``validate_params`` live in ``_constraints.py``, the input checks in
-``_validation.py``, ``BaseTextEstimator`` and ``fit_context`` in ``_estimator.py``.
+``_validation.py``, ``BaseTextEstimator`` and ``fit_context`` in ``_estimator.py``,
+the shared method-parameter descriptions (``parameter_docs``) in ``_docs.py``.
 """
 
-from ._constraints import HasMethods, Interval, NgramRange, Options, validate_params
+from ._constraints import Constraint, HasMethods, Interval, NgramRange, Options, validate_params
+from ._docs import parameter_docs
 from ._estimator import BaseTextEstimator, fit_context, inherit_params
 from ._extras import import_optional
 from ._validation import (
@@ -18,6 +20,7 @@ from ._validation import (
 
 __all__ = [
     "BaseTextEstimator",
+    "Constraint",
     "HasMethods",
     "Interval",
     "NgramRange",
@@ -30,5 +33,6 @@ __all__ = [
     "import_optional",
     "inherit_params",
     "label_lists_to_indicator",
+    "parameter_docs",
     "validate_params",
 ]

@@ -15,17 +15,55 @@ from ..exceptions import InvalidParameterError
 # a value is valid when it satisfies any one constraint.  Subclasses extend
 # the table with ``{**Parent._parameter_constraints, "new": [...]}``.
 # A constraint is one of: ``None``, a type, ``callable``, ``"boolean"``,
-# ``"random_state"``, or an instance of the small classes below.
+# ``"random_state"``, or an instance of a ``Constraint`` subclass below.
 # --------------------------------------------------------------------------- #
 
 
-class Interval:
+class Constraint:
+    """Base of the constraint classes: one rule a parameter value may satisfy.
+
+    A subclass writes ``is_satisfied_by`` and ``__str__`` (the phrase that
+    completes "must be ..." in the error message); a constraint table may hold
+    instances of any subclass, a user's own included.
+
+    Examples
+    --------
+    >>> from nlpipe.base import Constraint
+    >>> class Even(Constraint):
+    ...     def is_satisfied_by(self, value):
+    ...         return isinstance(value, int) and value % 2 == 0
+    ...     def __str__(self):
+    ...         return "an even int"
+    >>> Even().is_satisfied_by(4), Even().is_satisfied_by(3), str(Even())
+    (True, False, 'an even int')
+    """
+
+    def is_satisfied_by(self, value):
+        """Whether ``value`` satisfies the constraint.
+
+        Parameters
+        ----------
+        value : object
+            The parameter value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when the constraint holds.
+        """
+        raise NotImplementedError
+
+    def __str__(self):
+        raise NotImplementedError
+
+
+class Interval(Constraint):
     """Numbers of a type in a range.
 
     Parameters
     ----------
     type : {numbers.Integral, numbers.Real}
-        Accepted number type; ``bool`` is never accepted.
+        Accepted number type; ``bool`` and NaN are never accepted.
     left, right : float or None
         Bounds; None means unbounded.
     closed : {"both", "left", "right", "neither"}, default="both"
@@ -49,18 +87,6 @@ class Interval:
         self.closed = closed
 
     def is_satisfied_by(self, value):
-        """Whether ``value`` is a number of ``type`` (never a bool, never NaN) within the bounds.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
         if isinstance(value, bool) or not isinstance(value, self.type):
             return False
         if isinstance(value, float) and math.isnan(value):
@@ -82,7 +108,7 @@ class Interval:
         return f"{kind} in the range {lb}{left}, {right}{rb}"
 
 
-class Options:
+class Options(Constraint):
     """One of a fixed set of values.
 
     Parameters
@@ -104,18 +130,6 @@ class Options:
         self.options = tuple(options)
 
     def is_satisfied_by(self, value):
-        """Whether ``value`` is one of the options.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
         try:
             return value in self.options
         except TypeError:  # unhashable / incomparable values
@@ -125,7 +139,7 @@ class Options:
         return "one of {" + ", ".join(repr(o) for o in self.options) + "}"
 
 
-class HasMethods:
+class HasMethods(Constraint):
     """Any object with the given methods.
 
     Parameters
@@ -148,25 +162,13 @@ class HasMethods:
         self.methods = list(methods)
 
     def is_satisfied_by(self, value):
-        """Whether ``value`` has every one of the methods.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
         return all(callable(getattr(value, m, None)) for m in self.methods)
 
     def __str__(self):
         return "an object implementing " + ", ".join(repr(m) for m in self.methods)
 
 
-class NgramRange:
+class NgramRange(Constraint):
     """A ``(min_n, max_n)`` tuple of ints with ``1 <= min_n <= max_n``.
 
     Examples
@@ -177,18 +179,6 @@ class NgramRange:
     """
 
     def is_satisfied_by(self, value):
-        """Whether ``value`` is a valid ``(min_n, max_n)`` tuple.
-
-        Parameters
-        ----------
-        value : object
-            The parameter value to check.
-
-        Returns
-        -------
-        satisfied : bool
-            True when the constraint holds.
-        """
         return (
             isinstance(value, tuple)
             and len(value) == 2

@@ -150,7 +150,7 @@ def _check_label_types(labels, name):
         )
 
 
-def check_classification_targets(y, n_samples, *, name="y"):
+def check_classification_targets(y, n_samples, *, multilabel=True, name="y"):
     """Validate classification targets against ``n_samples`` texts.
 
     Parameters
@@ -160,6 +160,9 @@ def check_classification_targets(y, n_samples, *, name="y"):
         multilabel problems, or a 0/1 indicator matrix (dense or sparse).
     n_samples : int
         Number of texts the labels go with.
+    multilabel : bool, default=True
+        Whether label lists and indicator matrices are accepted; when False they
+        raise a ValueError (for estimators that take one label per text).
     name : str, default="y"
         Name used in error messages.
 
@@ -183,6 +186,13 @@ def check_classification_targets(y, n_samples, *, name="y"):
     ...
     ValueError: X and y have different lengths: 3 texts but 2 labels.
     """
+    y, kind = _classification_targets(y, n_samples, name)
+    if kind != "single" and not multilabel:
+        raise ValueError(f"{name} holds several labels per text (multilabel); this estimator takes one label per text.")
+    return y, kind
+
+
+def _classification_targets(y, n_samples, name):
     if y is None:
         raise ValueError(f"This estimator requires {name} to be passed, but {name} is None.")
     if isinstance(y, (str, bytes)):

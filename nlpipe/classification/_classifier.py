@@ -6,7 +6,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 
-from ..base import Options, check_classification_targets, check_texts, label_lists_to_indicator
+from ..base import Options, check_classification_targets, check_texts, label_lists_to_indicator, parameter_docs
 from ..finetune import import_neural
 from ._head import _HeadData, _head_params, _PooledHeadEstimator
 
@@ -158,13 +158,9 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
             w = np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()])
         return w
 
+    @parameter_docs
     def decision_function(self, X):
         """Logits of the classification head.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -177,13 +173,9 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
             return logits[:, 1] - logits[:, 0]
         return logits
 
+    @parameter_docs
     def predict_proba(self, X):
         """Class probabilities (softmax; independent sigmoids for multilabel).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -205,13 +197,9 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
             return (logits > 0).astype(np.int64)
         return np.argmax(logits, axis=1)
 
+    @parameter_docs
     def predict(self, X):
         """Predict labels.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -225,13 +213,12 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
             return self.label_binarizer_.inverse_transform(encoded)
         return encoded
 
+    @parameter_docs
     def score(self, X, y, sample_weight=None):
         """Accuracy (subset accuracy for multilabel problems).
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like, list of label lists, or indicator matrix
             True labels.
         sample_weight : array-like of shape (n_samples,), default=None

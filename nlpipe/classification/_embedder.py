@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Options, check_texts, fit_context
+from ..base import Options, check_texts, fit_context, parameter_docs
 from ..finetune import TransformerEstimator, import_neural, shared_parameters
 
 
@@ -92,15 +92,9 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
         self.verbose = verbose
 
     @fit_context
+    @parameter_docs(X="Texts (validated only).")
     def fit(self, X, y=None):
         """Load the encoder (nothing is trained).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts (validated only).
-        y : None
-            Ignored.
 
         Returns
         -------
@@ -124,13 +118,9 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
             return hidden[:, 0]
         return import_neural().mean_pool(hidden, batch["attention_mask"])
 
+    @parameter_docs
     def transform(self, X):
         """Embed texts.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------

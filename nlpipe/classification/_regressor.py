@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ..base import check_regression_targets, check_texts
+from ..base import check_regression_targets, check_texts, parameter_docs
 from ._head import _HeadData, _head_params, _PooledHeadEstimator
 
 
@@ -69,13 +69,9 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
         return _HeadData(texts, targets, {"num_labels": self.n_outputs_, "problem_type": "regression"},
                          torch.nn.MSELoss())
 
+    @parameter_docs
     def predict(self, X):
         """Predict targets.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import HasMethods, Interval, check_texts, validate_params, fit_context
+from ..base import HasMethods, Interval, check_texts, fit_context, parameter_docs, validate_params
 
 
 def _teacher_logits(teacher, texts):
@@ -214,13 +214,9 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ delegation
     @_delegate("predict")
+    @parameter_docs
     def predict(self, X):
         """Predict with the student.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -230,13 +226,9 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         return self.student_.predict(X)
 
     @_delegate("predict_proba")
+    @parameter_docs
     def predict_proba(self, X):
         """Class probabilities of the student.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -246,13 +238,9 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         return self.student_.predict_proba(X)
 
     @_delegate("decision_function")
+    @parameter_docs
     def decision_function(self, X):
         """Decision scores of the student.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -261,13 +249,12 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "student_")
         return self.student_.decision_function(X)
 
+    @parameter_docs
     def score(self, X, y, sample_weight=None):
         """The student's ``score``.
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like
             True labels or targets.
         sample_weight : array-like, default=None

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-from ..base import Interval, Options, validate_params, fit_context
+from ..base import Interval, Options, fit_context, parameter_docs, validate_params
 from ._linear import _CompressedLinear, linear_form, magnitude_prune, shrink_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {}
 
     @fit_context
+    @parameter_docs
     def fit(self, X, y=None):
         """Check the parameters and that ``X`` is a fitted model this step can compress.
 
@@ -47,8 +48,6 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
         ----------
         X : fitted nlpipe model
             The model to compress.
-        y : None
-            Ignored.
 
         Returns
         -------

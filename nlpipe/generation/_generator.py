@@ -2,7 +2,7 @@
 
 import numbers
 
-from ..base import Interval
+from ..base import Interval, parameter_docs
 from ..finetune import TextToTextEstimator, shared_parameters
 
 
@@ -80,13 +80,9 @@ class TextGenerator(TextToTextEstimator):
             settings.update(temperature=float(self.temperature), top_p=float(self.top_p))
         return {**settings, **(self.generation_kwargs or {})}
 
+    @parameter_docs(X="Prompts.")
     def predict(self, X):
         """Generate a completion of each prompt.
-
-        Parameters
-        ----------
-        X : list of str
-            Prompts.
 
         Returns
         -------
@@ -95,17 +91,14 @@ class TextGenerator(TextToTextEstimator):
         """
         return self._predict_text2text(X, desc="generate")
 
+    @parameter_docs(X="Prompts.")
     def score(self, X, y, sample_weight=None):
         """Mean ROUGE-L F1 of the completions of ``X`` against the references ``y``.
 
         Parameters
         ----------
-        X : list of str
-            Prompts.
         y : list of str
             One reference completion per prompt.
-        sample_weight : None
-            Not supported; must be None.
 
         Returns
         -------

@@ -1,6 +1,6 @@
 """Translation: an encoder-decoder (or instruction) model fine-tuned on sentence pairs, scored with BLEU."""
 
-from ..base import check_texts
+from ..base import check_texts, parameter_docs
 from ..finetune import TextToTextEstimator, shared_parameters
 
 _LANGUAGE_SLOTS = ("{source_lang}", "{target_lang}")
@@ -153,13 +153,9 @@ class Translator(TextToTextEstimator):
             self._set_languages(self.tokenizer_)  # the codes select the tokenizer's special tokens
 
     # -------------------------------------------------------------- fit/use
+    @parameter_docs(X="Source texts.")
     def predict(self, X):
         """Translate each text.
-
-        Parameters
-        ----------
-        X : list of str
-            Source texts.
 
         Returns
         -------
@@ -168,17 +164,14 @@ class Translator(TextToTextEstimator):
         """
         return self._predict_text2text(X, desc="translate")
 
+    @parameter_docs(X="Source texts.")
     def score(self, X, y, sample_weight=None):
         """Corpus BLEU of the translations of ``X`` against the references ``y``.
 
         Parameters
         ----------
-        X : list of str
-            Source texts.
         y : list of str
             One reference translation per text.
-        sample_weight : None
-            Not supported; must be None.
 
         Returns
         -------

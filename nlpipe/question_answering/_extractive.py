@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import Interval
 from ..finetune import FineTunedEstimator, TrainingExamples, shared_parameters, import_neural
-from ._inputs import _check_answers, _locate, _QuestionAnsweringMixin, check_qa_inputs
+from ._inputs import _check_answers, _locate, _qa_parameter_docs, _QuestionAnsweringMixin, check_qa_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -181,13 +181,9 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
             token_types=[w["types"] for w in windows] if windows and windows[0]["types"] is not None else None,
         )
 
+    @_qa_parameter_docs
     def predict_spans(self, X):
         """The answer span of each question, with its character offsets and probability.
-
-        Parameters
-        ----------
-        X : DataFrame, list of (question, context) pairs or list of dicts
-            Questions and their passages.
 
         Returns
         -------
@@ -237,13 +233,9 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
                         spans[i] = ("", -1, -1, spans[i][3])
         return pd.DataFrame(spans, columns=["answer", "start", "end", "score"])
 
+    @_qa_parameter_docs
     def predict(self, X):
         """Answer each question.
-
-        Parameters
-        ----------
-        X : DataFrame, list of (question, context) pairs or list of dicts
-            Questions and their passages.
 
         Returns
         -------

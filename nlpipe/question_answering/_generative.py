@@ -1,7 +1,7 @@
 """GenerativeQuestionAnswerer: answers written by the text-to-text core, the passage cut to the window."""
 
 from ..finetune import TextToTextEstimator, shared_parameters
-from ._inputs import _check_answers, _QuestionAnsweringMixin, check_qa_inputs
+from ._inputs import _check_answers, _qa_parameter_docs, _QuestionAnsweringMixin, check_qa_inputs
 
 
 @shared_parameters
@@ -66,13 +66,9 @@ class GenerativeQuestionAnswerer(_QuestionAnsweringMixin, TextToTextEstimator):
     def _targets(self, y, n):
         return [text for text, _ in _check_answers(y, n)]
 
+    @_qa_parameter_docs
     def predict(self, X):
         """Answer each question.
-
-        Parameters
-        ----------
-        X : DataFrame, list of (question, context) pairs or list of dicts
-            Questions and their passages.
 
         Returns
         -------

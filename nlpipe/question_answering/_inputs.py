@@ -4,8 +4,12 @@ import numbers
 
 import numpy as np
 
-from ..base import check_texts
+from ..base import check_texts, parameter_docs
 
+# The ``X`` of every question-answering method.
+_qa_parameter_docs = parameter_docs(
+    X_type="DataFrame, list of (question, context) pairs or list of dicts", X="Questions and their passages."
+)
 _PAIR = "a DataFrame with 'question' and 'context' columns, a list of (question, context) pairs or a list of dicts"
 
 
@@ -144,17 +148,14 @@ class _QuestionAnsweringMixin:
 
     _nlpipe_task = "question-answering"
 
+    @_qa_parameter_docs
     def score(self, X, y, sample_weight=None):
         """SQuAD token F1 of the answers to ``X`` against the gold answers ``y``.
 
         Parameters
         ----------
-        X : DataFrame, list of (question, context) pairs or list of dicts
-            Questions and their passages.
         y : list
             Gold answer(s) per question: a str, a list of str, or a SQuAD dict.
-        sample_weight : None
-            Not supported; must be None.
 
         Returns
         -------

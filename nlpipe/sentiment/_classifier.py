@@ -6,7 +6,7 @@ import re
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts, fit_context
+from ..base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts, fit_context, parameter_docs
 from ._lexicon import LexiconFeatures, _analyzer
 
 _NEGATION_SCOPE_END = re.compile(r"^[.:;!?,]+$")
@@ -123,13 +123,12 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         return make_pipeline(FeatureUnion(parts), LinearSVC(C=self.C, max_iter=5000, random_state=self.random_state))
 
     @fit_context
+    @parameter_docs
     def fit(self, X, y):
         """Fit the features and the SVM.
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like of shape (n_samples,)
             Labels (str or int).
 
@@ -139,20 +138,14 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         """
         self._validate_params()
         texts = check_texts(X)
-        y, kind = check_classification_targets(y, len(texts))
-        if kind != "single":
-            raise ValueError("SentimentClassifier takes one label per text, not multilabel y.")
+        y, _ = check_classification_targets(y, len(texts), multilabel=False)
         self.estimator_ = self._make_estimator().fit(texts, y)
         self.classes_ = self.estimator_.classes_
         return self
 
+    @parameter_docs
     def predict(self, X):
         """Predict labels.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -161,13 +154,9 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict(check_texts(X))
 
+    @parameter_docs
     def decision_function(self, X):
         """SVM margins (binary: one column, positive means ``classes_[1]``).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------

@@ -17,6 +17,7 @@ from ..base import (
     check_regression_targets,
     check_texts,
     fit_context,
+    parameter_docs,
 )
 from ._lexicon import LexiconFeatures, _fit_thresholds, _ThresholdClassifier
 
@@ -109,13 +110,12 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))
 
     @fit_context
+    @parameter_docs
     def fit(self, X, y):
         """Fit the features and the ridge head.
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Intensities, usually in [0, 1].
 
@@ -130,13 +130,9 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         self.estimator_ = self._tfidf_pipeline().fit(texts, Y[:, 0] if self._y_1d else Y)
         return self
 
+    @parameter_docs
     def predict(self, X):
         """Predict intensities.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -147,17 +143,14 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         pred = np.asarray(self.estimator_.predict(check_texts(X)), dtype=np.float64)
         return np.clip(pred, 0.0, 1.0) if self.clip else pred
 
+    @parameter_docs
     def score(self, X, y, sample_weight=None):
         """Pearson r between predictions and ``y`` (mean over outputs).
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             True intensities.
-        sample_weight : None
-            Not supported; must be None.
 
         Returns
         -------
@@ -241,13 +234,12 @@ class IntensityClassifier(_ThresholdClassifier):
         self.random_state = random_state
 
     @fit_context
+    @parameter_docs
     def fit(self, X, y):
         """Fit the regressor and the thresholds.
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like of shape (n_samples,)
             Levels.
 
@@ -260,9 +252,7 @@ class IntensityClassifier(_ThresholdClassifier):
 
         self._validate_params()
         texts = check_texts(X)
-        y, kind = check_classification_targets(y, len(texts))
-        if kind != "single":
-            raise ValueError("IntensityClassifier takes one level per text, not multilabel y.")
+        y, _ = check_classification_targets(y, len(texts), multilabel=False)
         seen = np.unique(y)
         levels = np.asarray(self.levels if self.levels is not None else seen)
         unknown = set(seen.tolist()) - set(levels.tolist())
@@ -281,13 +271,9 @@ class IntensityClassifier(_ThresholdClassifier):
         self.classes_ = levels
         return self
 
+    @parameter_docs
     def decision_function(self, X):
         """The regressor's output (higher means a stronger level).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------

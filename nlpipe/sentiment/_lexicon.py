@@ -19,6 +19,7 @@ from ..base import (
     check_classification_targets,
     check_texts,
     fit_context,
+    parameter_docs,
 )
 from ..exceptions import MissingExtraError
 
@@ -93,13 +94,9 @@ def _fit_thresholds(score, y, *, C, class_weight, span):
 class _ThresholdClassifier(ClassifierMixin, BaseTextEstimator):
     """Classes as intervals of a 1-D ``decision_function``: ``estimator_`` is the threshold model on it."""
 
+    @parameter_docs
     def predict_proba(self, X):
         """Class probabilities from the threshold model on the decision score.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -114,13 +111,9 @@ class _ThresholdClassifier(ClassifierMixin, BaseTextEstimator):
         proba[:, self.estimator_.classes_] = seen  # the threshold model's classes are positions in classes_
         return proba
 
+    @parameter_docs
     def predict(self, X):
         """Predict labels: the most probable class (``classes_[argmax(predict_proba)]``).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -189,13 +182,12 @@ class LexiconSentiment(_ThresholdClassifier):
         return np.array([_scores(analyzer, t)[3] for t in texts])
 
     @fit_context
+    @parameter_docs
     def fit(self, X, y):
         """Learn the decision thresholds on the compound score.
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like of shape (n_samples,)
             Labels (str or int).
 
@@ -205,22 +197,16 @@ class LexiconSentiment(_ThresholdClassifier):
         """
         self._validate_params()
         texts = check_texts(X)
-        y, kind = check_classification_targets(y, len(texts))
-        if kind != "single":
-            raise ValueError("LexiconSentiment takes one label per text, not multilabel y.")
+        y, _ = check_classification_targets(y, len(texts), multilabel=False)
         self.estimator_, self.thresholds_ = _fit_thresholds(
             self._compound(texts), y, C=self.C, class_weight=self.class_weight, span=(-1.0, 1.0)
         )
         self.classes_ = self.estimator_.classes_
         return self
 
+    @parameter_docs
     def decision_function(self, X):
         """The compound sentiment score, mean over sentences.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -283,15 +269,9 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         return list(keep), self.lexicon != "vader"
 
     @fit_context
+    @parameter_docs(X="Texts (validated only).")
     def fit(self, X, y=None):
         """Check the lexicon is available; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts (validated only).
-        y : None
-            Ignored.
 
         Returns
         -------
@@ -306,13 +286,9 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         self.n_features_out_ = len(keep) + (len(_EMOTIONS) if nrc else 0)
         return self
 
+    @parameter_docs
     def transform(self, X):
         """Compute the features.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------

@@ -4,7 +4,7 @@ import logging
 
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Options, check_texts
+from ..base import Options, check_texts, parameter_docs
 from ..finetune import TextToTextEstimator, shared_parameters
 from ..finetune import import_neural
 from ._common import SummarizerMixin
@@ -104,13 +104,9 @@ class AbstractiveSummarizer(SummarizerMixin, TextToTextEstimator):
             out.append(chunks)
         return out
 
+    @parameter_docs(X="Documents.")
     def predict(self, X):
         """Summarize each document.
-
-        Parameters
-        ----------
-        X : list of str
-            Documents.
 
         Returns
         -------

@@ -1,6 +1,6 @@
 """What every summarizer shares: ROUGE ``score``."""
 
-from ..base import check_references, check_texts
+from ..base import check_references, check_texts, parameter_docs
 
 
 class SummarizerMixin:
@@ -8,17 +8,14 @@ class SummarizerMixin:
 
     _nlpipe_task = "summarization"
 
+    @parameter_docs(X="Documents.")
     def score(self, X, y, sample_weight=None):
         """Mean ROUGE-2 F1 of the summaries of ``X`` against the references ``y``.
 
         Parameters
         ----------
-        X : list of str
-            Documents.
         y : list of str
             One reference summary per document.
-        sample_weight : None
-            Not supported; must be None.
 
         Returns
         -------

@@ -17,6 +17,7 @@ from ..base import (
     check_texts,
     fit_context,
     inherit_params,
+    parameter_docs,
 )
 from ._common import SummarizerMixin
 from ._sentences import iter_sentences
@@ -235,13 +236,9 @@ class _SentenceSelector(SummarizerMixin, BaseTextEstimator):
             out[i] = self.separator.join(docs[i][j][0] for j in chosen)
         return out
 
+    @parameter_docs(X="Documents.")
     def predict(self, X):
         """Summarize each document.
-
-        Parameters
-        ----------
-        X : list of str
-            Documents.
 
         Returns
         -------
@@ -306,13 +303,12 @@ class ExtractiveSummarizer(_SentenceSelector):
         self.method = method
 
     @fit_context
+    @parameter_docs(X="Documents.")
     def fit(self, X, y=None):
         """Learn IDF statistics from the sentences of ``X``.
 
         Parameters
         ----------
-        X : list of str
-            Documents.
         y : None
             Ignored (references are not needed).
 
@@ -496,13 +492,12 @@ class SupervisedExtractiveSummarizer(_SentenceSelector):
         return features, W
 
     @fit_context
+    @parameter_docs(X="Documents.")
     def fit(self, X, y):
         """Label sentences with the ROUGE oracle and train the sentence classifier.
 
         Parameters
         ----------
-        X : list of str
-            Documents.
         y : list of str
             One reference summary per document.
 

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, Options, check_texts, fit_context, import_optional
+from ..base import BaseTextEstimator, Interval, Options, check_texts, fit_context, import_optional, parameter_docs
 
 logger = logging.getLogger(__name__)
 
@@ -156,15 +156,9 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         self.verbose = verbose
 
     @fit_context
+    @parameter_docs(X="Texts (validated only).")
     def fit(self, X, y=None):
         """Load the spaCy pipeline; the texts are only validated.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts (validated; nothing is learned from them).
-        y : None
-            Ignored.
 
         Returns
         -------
@@ -192,13 +186,9 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
             out.append(text.lower() if self.lowercase else text)
         return " ".join(out)
 
+    @parameter_docs
     def transform(self, X):
         """Tokenize and normalize texts.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------

@@ -29,6 +29,7 @@ from ..base import (
     fit_context,
     inherit_params,
     label_lists_to_indicator,
+    parameter_docs,
 )
 
 logger = logging.getLogger(__name__)
@@ -231,13 +232,12 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         Xt = self._features(X)
         return self._format_labels(self.estimator_.predict(Xt))
 
+    @parameter_docs
     def score(self, X, y, sample_weight=None):
         """Accuracy (subset accuracy for multilabel problems).
 
         Parameters
         ----------
-        X : list of str
-            Texts.
         y : array-like, list of label lists, or indicator matrix
             True labels, in the form given to ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -390,13 +390,9 @@ class TfidfSVMClassifier(_TfidfClassifier):
         )
         self.proba_scale_ = _fit_scale(D, Yc, kind)
 
+    @parameter_docs
     def decision_function(self, X):
         """Signed distances to the SVM hyperplanes.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -408,13 +404,9 @@ class TfidfSVMClassifier(_TfidfClassifier):
         return self.estimator_.decision_function(Xt)
 
     @available_if(lambda self: self.probability)
+    @parameter_docs
     def predict_proba(self, X):
         """Calibrated class probabilities (needs ``probability=True``).
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -433,13 +425,9 @@ class TfidfSVMClassifier(_TfidfClassifier):
         return softmax(Z, axis=1)
 
     @available_if(lambda self: self.probability)
+    @parameter_docs
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -510,13 +498,9 @@ class TfidfNBClassifier(_TfidfClassifier):
         cls = ComplementNB if self.variant == "complement" else MultinomialNB
         return cls(alpha=self.alpha)
 
+    @parameter_docs
     def predict_proba(self, X):
         """Class probabilities.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
@@ -526,13 +510,9 @@ class TfidfNBClassifier(_TfidfClassifier):
         Xt = self._features(X)
         return self.estimator_.predict_proba(Xt)
 
+    @parameter_docs
     def predict_log_proba(self, X):
         """Log class probabilities.
-
-        Parameters
-        ----------
-        X : list of str
-            Texts.
 
         Returns
         -------
