@@ -45,8 +45,10 @@ def _public_estimators():
         obj = getattr(nlpipe, name)
         if inspect.isclass(obj) and hasattr(obj, "get_params"):
             found[obj.__name__] = obj
-    for name in ("Quantizer", "Pruner", "Distiller"):
-        found[name] = getattr(compression, name)
+    for name in compression.__all__:
+        obj = getattr(compression, name)
+        if inspect.isclass(obj) and hasattr(obj, "get_params"):
+            found[name] = obj
     return dict(sorted(found.items()))
 
 

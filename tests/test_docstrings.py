@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "nlpipe.exceptions",
     "nlpipe.finetune",
     "nlpipe.generation",
+    "nlpipe.inference",
     "nlpipe.metrics",
     "nlpipe.neural",
     "nlpipe.question_answering",

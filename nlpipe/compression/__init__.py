@@ -13,7 +13,8 @@ Examples
 """
 
 from ._distill import Distiller, truncated_backbone
+from ._onnx import OnnxExporter
 from ._report import plot_report, report
 from ._steps import Pruner, Quantizer
 
-__all__ = ["Distiller", "Pruner", "Quantizer", "plot_report", "report", "truncated_backbone"]
+__all__ = ["Distiller", "OnnxExporter", "Pruner", "Quantizer", "plot_report", "report", "truncated_backbone"]

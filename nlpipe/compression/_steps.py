@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
 from ..base import Interval, Options, fit_context, parameter_docs, validate_params
+from ..inference import OnnxModel
 from ._linear import _CompressedLinear, linear_form, magnitude_prune, shrink_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ def _family(model):
     if isinstance(model, TransformerEstimator):
         if "model_" not in vars(model):
             raise NotFittedError(f"This {type(model).__name__} is not fitted: fit it before compressing it.")
+        if isinstance(model.model_, OnnxModel):
+            raise ValueError(f"This {type(model).__name__} runs in ONNX Runtime (OnnxExporter): compress the torch "
+                             "model before exporting it, or export with OnnxExporter(quantize='dynamic').")
         return "transformer"
     raise TypeError(
         f"Cannot compress a {type(model).__name__}: compression steps take a fitted TfidfSVMClassifier, "

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._version import __version__
 from ..base import BaseTextEstimator, Interval, Options, check_texts, import_optional
+from ..inference import OnnxModel
 
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ class TransformerEstimator(BaseTextEstimator):
     def _outputs(self, X, desc="predict"):
         check_is_fitted(self, "model_")
         texts = check_texts(X)
+        if isinstance(self.model_, OnnxModel):  # exported (nlpipe.compression.OnnxExporter): no torch from here on
+            ids, _ = self.model_.encode(texts, self.max_length_)
+            return self.model_.run(ids, batch_size=self.batch_size, verbose=self.verbose, desc=desc)
         neural = import_neural()
         # Streamed in chunks: token ids (and the tokenizer's per-text objects) exist for one chunk at
         # a time, so memory stays flat however many texts come in; batches are length-sorted per chunk.
@@ -136,6 +140,9 @@ class TransformerEstimator(BaseTextEstimator):
     # -------------------------------------------------------------- persistence
     def __getstate__(self):
         state = super().__getstate__()
+        if isinstance(state.get("model_"), OnnxModel):  # bytes and JSON already; the tokenizer is the model's
+            state.pop("tokenizer_", None)
+            return state
         model = state.pop("model_", None)
         tokenizer = state.pop("tokenizer_", None)
         if model is not None:
@@ -147,7 +154,9 @@ class TransformerEstimator(BaseTextEstimator):
     def __setstate__(self, state):
         packed = state.pop("_packed", None)
         super().__setstate__(state)
-        if packed is not None:
+        if isinstance(self.__dict__.get("model_"), OnnxModel):
+            self.tokenizer_ = self.model_.tokenizer
+        elif packed is not None:
             neural = import_neural()
             model, tokenizer = neural.unpack(packed, self._packed_task())
             self.device_ = neural.device_after_load(self.device_)

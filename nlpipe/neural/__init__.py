@@ -59,6 +59,7 @@ from ._generation import (
 )
 from ._loop import IGNORE_INDEX, TrainingConfig, collate, collate_labels, encode, run_inference, train
 from ._losses import SoftTargets
+from ._onnx import export_onnx
 from ._state import device_after_load, pack, unpack, weights_to_bytes
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "encode",
     "encoder_layers",
     "eos_ids",
+    "export_onnx",
     "generate_texts",
     "lm_loss",
     "load_generator",
