@@ -20,8 +20,9 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
     clipping). ``clone`` gives an unfitted copy, and every ``fit`` reloads the
     pretrained backbone, so each cross-validation fold starts from the same
     weights. Prediction runs in length-sorted, dynamically padded batches;
-    texts longer than ``max_length`` tokens are truncated. Besides labels, ``fit``
-    takes a teacher's probabilities as ``y`` (:class:`nlpipe.neural.SoftTargets`,
+    texts longer than ``max_length`` tokens are truncated, or read whole as
+    overlapping windows (``long_texts``). Besides labels, ``fit`` takes a
+    teacher's probabilities as ``y`` (:class:`nlpipe.neural.SoftTargets`,
     what :class:`~nlpipe.compression.Distiller` passes) and trains on their loss.
 
     Parameters
@@ -72,12 +73,14 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
     }
 
     def __init__(self, *, model="distilbert-base-uncased", class_weight=None, pooling="cls", head_init="auto",
-                 **params):
+                 long_texts="truncate", doc_stride=128, **params):
         super().__init__(**params)
         self.model = model
         self.class_weight = class_weight
         self.pooling = pooling
         self.head_init = head_init
+        self.long_texts = long_texts
+        self.doc_stride = doc_stride
 
     def _validate_data(self, X, y):
         import torch

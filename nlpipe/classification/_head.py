@@ -1,13 +1,14 @@
 """What the classifier and the regressor share: a linear head on pooled tokens, optionally started by a probe."""
 
 import dataclasses
+import numbers
 import os
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..base import Options, inherit_params
+from ..base import Interval, Options, inherit_params
 from ..finetune import FineTunedEstimator, TrainingExamples, import_neural, shared_parameters
 
 
@@ -24,11 +25,20 @@ _HEAD_DOC = """\
         then fine-tunes everything (LP-FT); it needs mean pooling and costs one
         extra forward pass over the training texts. "auto" probes when the
         pooling in use is "mean", else starts at random.
+    long_texts : {{"truncate", "mean", "max"}}, default="truncate"
+        How ``predict`` reads a text longer than ``max_length`` tokens: "truncate"
+        reads its first ``max_length`` tokens; "mean" and "max" read all of it as
+        windows of ``max_length`` tokens (sharing ``doc_stride``) and pool the
+        windows' head outputs by their mean or maximum. Training reads the first
+        window. Changing it on a fitted model needs no refit.
+    doc_stride : int, default=128
+        Tokens shared by consecutive windows with ``long_texts="mean"``/``"max"``
+        (at most half of a window's text tokens).
 """
 
 
 def _head_params(cls):
-    """``shared_parameters`` plus the ``pooling`` and ``head_init`` descriptions where the docstring says ``%HEAD%``."""
+    """``shared_parameters`` plus the head's parameter descriptions where the docstring says ``%HEAD%``."""
     return inherit_params(shared_parameters(cls), docs={"    %HEAD%\n": _HEAD_DOC})
 
 
@@ -44,6 +54,8 @@ class _PooledHeadEstimator(FineTunedEstimator):
         **FineTunedEstimator._parameter_constraints,
         "pooling": [Options(["cls", "mean", "auto"])],
         "head_init": [Options(["auto", "random", "probe"])],
+        "long_texts": [Options(["truncate", "mean", "max"])],
+        "doc_stride": [Interval(numbers.Integral, 1, None)],
     }
 
     # ------------------------------------------------------------- fit hooks
@@ -89,6 +101,9 @@ class _PooledHeadEstimator(FineTunedEstimator):
         return self.head_init
 
     # ---------------------------------------------------------------- forward
+    def _windows(self):
+        return None if self.long_texts == "truncate" else (self.long_texts, self.doc_stride)
+
     def _forward(self, model, batch):
         if self.__dict__.get("pooling_") == "mean":
             if hasattr(model, "module"):  # a DistributedDataParallel wrapper

@@ -50,11 +50,14 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
     True
     """
 
-    def __init__(self, *, model="distilbert-base-uncased", pooling="cls", head_init="auto", **params):
+    def __init__(self, *, model="distilbert-base-uncased", pooling="cls", head_init="auto", long_texts="truncate",
+                 doc_stride=128, **params):
         super().__init__(**params)
         self.model = model
         self.pooling = pooling
         self.head_init = head_init
+        self.long_texts = long_texts
+        self.doc_stride = doc_stride
 
     def _validate_data(self, X, y):
         import torch

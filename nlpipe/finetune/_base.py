@@ -57,6 +57,23 @@ def _jsonable(value):
     return value
 
 
+def _stride(doc_stride, max_length, n_special):
+    """``doc_stride``, at most half of a window's text tokens: windows must advance, and by a fair share."""
+    return max(0, min(doc_stride, (max_length - n_special) // 2))
+
+
+def _pool_windows(outputs, owners, n_texts, how):
+    """One row per text: the mean or the maximum of its windows' rows."""
+    if how == "mean":
+        pooled = np.zeros((n_texts, outputs.shape[1]), dtype=np.float64)
+        np.add.at(pooled, owners, outputs)
+        pooled /= np.bincount(owners, minlength=n_texts)[:, None]
+    else:
+        pooled = np.full((n_texts, outputs.shape[1]), -np.inf)
+        np.maximum.at(pooled, owners, outputs)
+    return pooled.astype(np.float32)
+
+
 class TransformerEstimator(BaseTextEstimator):
     """Base of the transformer estimators: loading, batched inference, pickling, save/load.
 
@@ -112,19 +129,33 @@ class TransformerEstimator(BaseTextEstimator):
         """The outputs ``_outputs`` collects: one row per text of ``batch``."""
         return model(**batch).logits
 
+    def _windows(self):
+        """``(pooling, doc_stride)`` to read long texts as windows whose outputs are pooled; None truncates."""
+        return None
+
     def _outputs(self, X, desc="predict"):
         check_is_fitted(self, "model_")
         texts = check_texts(X)
+        windows = self._windows()
         if isinstance(self.model_, OnnxModel):  # exported (nlpipe.compression.OnnxExporter): no torch from here on
-            ids, _ = self.model_.encode(texts, self.max_length_)
-            return self.model_.run(ids, batch_size=self.batch_size, verbose=self.verbose, desc=desc)
+            n_special = len(self.model_.encode([""], self.max_length_)[0][0])
+            stride = None if windows is None else _stride(windows[1], self.max_length_, n_special)
+            ids, owners = self.model_.encode(texts, self.max_length_, stride=stride)
+            out = self.model_.run(ids, batch_size=self.batch_size, verbose=self.verbose, desc=desc)
+            return out if windows is None else _pool_windows(out, owners, len(texts), windows[0])
         neural = import_neural()
+        if windows is not None:
+            stride = _stride(windows[1], self.max_length_, self.tokenizer_.num_special_tokens_to_add())
         # Streamed in chunks: token ids (and the tokenizer's per-text objects) exist for one chunk at
         # a time, so memory stays flat however many texts come in; batches are length-sorted per chunk.
         outputs = []
         for start in range(0, len(texts), _PREDICT_CHUNK):
-            ids = neural.encode(self.tokenizer_, texts[start : start + _PREDICT_CHUNK], self.max_length_)
-            outputs.append(neural.run_inference(
+            chunk = texts[start : start + _PREDICT_CHUNK]
+            if windows is None:
+                ids = neural.encode(self.tokenizer_, chunk, self.max_length_)
+            else:
+                ids, owners = neural.encode_windows(self.tokenizer_, chunk, self.max_length_, stride)
+            out = neural.run_inference(
                 self.model_,
                 ids,
                 forward=self._forward,
@@ -134,7 +165,8 @@ class TransformerEstimator(BaseTextEstimator):
                 pad_id=self.tokenizer_.pad_token_id,
                 verbose=self.verbose,
                 desc=desc,
-            ))
+            )
+            outputs.append(out if windows is None else _pool_windows(out, owners, len(chunk), windows[0]))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
 
     # -------------------------------------------------------------- persistence

@@ -57,7 +57,16 @@ from ._generation import (
     resolve_architecture,
     target_ids,
 )
-from ._loop import IGNORE_INDEX, TrainingConfig, collate, collate_labels, encode, run_inference, train
+from ._loop import (
+    IGNORE_INDEX,
+    TrainingConfig,
+    collate,
+    collate_labels,
+    encode,
+    encode_windows,
+    run_inference,
+    train,
+)
 from ._losses import SoftTargets
 from ._onnx import export_onnx
 from ._state import device_after_load, pack, unpack, weights_to_bytes
@@ -72,6 +81,7 @@ __all__ = [
     "collate_labels",
     "device_after_load",
     "encode",
+    "encode_windows",
     "encoder_layers",
     "eos_ids",
     "export_onnx",

@@ -44,6 +44,46 @@ def encode(tokenizer, texts, max_length):
     return enc["input_ids"]
 
 
+def encode_windows(tokenizer, texts, max_length, stride):
+    """Token ids of every window of ``max_length`` tokens of each text, consecutive windows sharing ``stride``.
+
+    A text that fits in ``max_length`` tokens is one window (as :func:`encode` gives it);
+    a longer one is read whole, as several windows, each with the model's special tokens.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        A fast tokenizer (it makes the windows).
+    texts : iterable of str
+        The texts.
+    max_length : int
+        Most tokens per window, special tokens included.
+    stride : int
+        Tokens shared by consecutive windows; less than ``max_length`` minus the special tokens.
+
+    Returns
+    -------
+    ids : list of list of int
+        One list of token ids per window.
+    owners : ndarray of int64
+        The text each window belongs to.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import encode_windows, load_tokenizer
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> ids, owners = encode_windows(tokenizer, ["a great movie", "a great great great movie"], 5, 1)
+    >>> [tokenizer.convert_ids_to_tokens(row) for row in ids]
+    [['[CLS]', 'a', 'great', 'movie', '[SEP]'], ['[CLS]', 'a', 'great', 'great', '[SEP]'], ['[CLS]', 'great', 'great', 'movie', '[SEP]']]
+    >>> owners.tolist()
+    [0, 1, 1]
+    """
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride, padding=False,
+                    return_overflowing_tokens=True)
+    return enc["input_ids"], np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
+
+
 def collate(ids, pad_id, device, *, side="right", token_types=None):
     """Pad a list of id lists to the longest one; returns ``input_ids`` and ``attention_mask``.
 

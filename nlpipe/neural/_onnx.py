@@ -74,6 +74,10 @@ def export_onnx(model, forward, tokenizer, *, max_length, opset=18):
     args = tuple(batch[name] for name in _INPUTS)
     dims = {"batch": torch.export.Dim("batch"), "sequence": torch.export.Dim("sequence", max=max(max_length, 17))}
     shapes = {name: {0: dims["batch"], 1: dims["sequence"]} for name in _INPUTS}
+    # The exporter logs a warning per missing torchvision operator and its progress: not the user's business.
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the exporter's deprecation and tracing chatter
@@ -85,4 +89,5 @@ def export_onnx(model, forward, tokenizer, *, max_length, opset=18):
             del node.metadata_props[:]
         return proto.SerializeToString()  # weights inside: one self-contained bytes object
     finally:
+        exporter_log.setLevel(level)
         model.to(device).train(was_training)
