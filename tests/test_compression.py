@@ -52,7 +52,7 @@ def test_int8_baseline_keeps_predictions_and_shrinks_the_pickle(baseline):
     assert restored.estimator_.W_.dtype == np.int8  # reloaded still quantized
     for name, value in _outputs(small, X).items():
         np.testing.assert_array_equal(_outputs(restored, X)[name], value)
-    assert small.compression_ == [{"step": "Quantizer", "dtype": "int8", "embeddings": True}]
+    assert small.compression_ == [{"step": "Quantizer", **Quantizer(dtype="int8").get_params()}]
 
 
 def test_float16_baseline_is_close(baseline):

@@ -183,3 +183,52 @@ def test_refit_of_an_exported_model_trains_torch_again(exported):
     refit = clone(fast).fit(X, Y)
     assert not isinstance(refit.model_, OnnxModel)
     assert (refit.predict(X) == fast.predict(X)).mean() >= 0.9
+
+
+# ---------------------------------------------------------------------------- Quantizer(dtype="auto")
+def test_auto_keeps_the_fastest_candidate_within_the_tolerance(exported):
+    model, _ = exported["classifier"]
+    step = Quantizer(dtype="auto").fit(model, X)
+    timed = [row for row in step.candidates_ if "seconds" in row]
+    assert {row["dtype"] for row in timed} >= {"float32", "int8", "onnx-float32", "onnx-int8"}
+    chosen = next(row for row in timed if row["dtype"] == step.dtype_)
+    assert chosen["eligible"] and chosen["loss"] <= step.tolerance
+    assert all(row["seconds"] >= chosen["seconds"] / 1.05 for row in timed if row["eligible"])
+    assert next(row for row in timed if row["dtype"] == "float32")["speedup"] == 1.0
+    assert step.dtype_ in step.reason_ and "int8 kernels" in step.reason_
+    small = step.transform(model)
+    assert small.compression_ == [{"step": "Quantizer", **step.get_params(), "chosen": step.dtype_}]
+    assert (small.predict(X) == model.predict(X)).mean() >= 1 - step.tolerance
+    with pytest.raises(ValueError, match="pass them as fit"):
+        Quantizer(dtype="auto").fit(model)
+    with pytest.raises(NotFittedError):
+        Quantizer(dtype="auto").transform(model)
+
+
+def test_auto_refuses_candidates_over_the_tolerance(exported, monkeypatch):
+    model, _ = exported["classifier"]
+    seconds = {"float32": 1.0, "bfloat16": 0.6, "int8": 0.3, "onnx-float32": 0.7, "onnx-int8": 0.2}
+    losses = {"int8": 0.02, "onnx-int8": 0.5}  # the two fastest change too many labels
+
+    def fake_measure(models, texts):
+        return {d: {"seconds": seconds[d], "loss": losses.get(d, 0.0), "bytes": 100} for d in models}
+
+    monkeypatch.setattr("nlpipe.compression._auto.measure", fake_measure)
+    step = Quantizer(dtype="auto", tolerance=0.01).fit(model, X)
+    timed = {row["dtype"] for row in step.candidates_ if "seconds" in row}
+    assert step.dtype_ == ("bfloat16" if "bfloat16" in timed else "onnx-float32")  # bf16 only on CPUs that have it
+    assert "Over the tolerance: onnx-int8, int8." in step.reason_
+    assert Quantizer(dtype="auto", tolerance=0.05).fit(model, X).dtype_ == "int8"
+
+
+def test_auto_follows_what_the_cpu_reports(exported, monkeypatch):
+    model, _ = exported["classifier"]
+    avx2 = {"model": "an AVX2-only CPU", "flags": ["avx2", "fma"], "int8": "avx2", "bf16": False}
+    monkeypatch.setattr("nlpipe.compression._auto.cpu_features", lambda: avx2)
+    step = Quantizer(dtype="auto").fit(model, X[:16])
+    timed = {row["dtype"] for row in step.candidates_ if "seconds" in row}
+    assert "bfloat16" not in timed
+    assert any(row["dtype"] == "bfloat16" and "no native bf16" in row["why"] for row in step.candidates_)
+    assert "an AVX2-only CPU" in step.reason_
+    int8 = Quantizer(dtype="auto")._apply(model, "transformer", "onnx-int8")
+    assert int8.model_.info["reduce_range"] is True  # 7-bit weights where int8 products can saturate

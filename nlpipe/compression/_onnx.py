@@ -168,34 +168,48 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "calibration_")
         validate_params(self)
         check_exportable(X)
+        return self._quantized(X, self._fp32(X))
+
+    def _fp32(self, X):
+        """``X`` exported in fp32 (a copy; checked against the torch model)."""
         neural = import_neural()
         graph = neural.export_onnx(X.model_, X._forward, X.tokenizer_, max_length=X.max_length_)
         onnx_model = OnnxModel(graph, X.tokenizer_.backend_tokenizer.to_str(), pad_id=X.tokenizer_.pad_token_id,
                                n_threads=self.n_threads, optimization=self.optimization,
                                info={"backend": "onnxruntime", "precision": "fp32"})
-        ids = self._check_against_torch(X, onnx_model, neural)
-        if self.quantize is not None:
-            calibration = None
-            if self.quantize == "static":
-                rows, _ = onnx_model.encode(self.calibration_, X.max_length_)
-                calibration = _calibration_batches(onnx_model, rows, X.batch_size)
-            graph = quantize_onnx(graph, mode=self.quantize, calibration=calibration, per_channel=self.per_channel,
-                                  reduce_range=self.reduce_range)
-            onnx_model = OnnxModel(graph, onnx_model.tokenizer_json, pad_id=onnx_model.pad_id,
-                                   n_threads=self.n_threads, optimization=self.optimization,
-                                   info={"backend": "onnxruntime", "precision": f"int8-{self.quantize}",
-                                         "per_channel": self.per_channel, "reduce_range": self.reduce_range})
-            onnx_model.run(ids, batch_size=len(ids))  # fails here, not at the first predict, if the graph is bad
+        self._check_against_torch(X, onnx_model, neural)
         exported = _copy_without_model(X)
         exported.model_, exported.tokenizer_, exported.device_ = onnx_model, onnx_model.tokenizer, "cpu"
         exported.compression_ = [*getattr(X, "compression_", []), {"step": type(self).__name__, **self.get_params()}]
         return exported
 
+    def _quantized(self, X, exported):
+        """``exported`` (fp32) with this step's quantization applied to its graph (a new copy when it has one)."""
+        if self.quantize is None:
+            return exported
+        fp32 = exported.model_
+        calibration = None
+        if self.quantize == "static":
+            rows, _ = fp32.encode(self.calibration_, X.max_length_)
+            calibration = _calibration_batches(fp32, rows, X.batch_size)
+        graph = quantize_onnx(fp32.graph, mode=self.quantize, calibration=calibration, per_channel=self.per_channel,
+                              reduce_range=self.reduce_range)
+        onnx_model = OnnxModel(graph, fp32.tokenizer_json, pad_id=fp32.pad_id, n_threads=self.n_threads,
+                               optimization=self.optimization,
+                               info={"backend": "onnxruntime", "precision": f"int8-{self.quantize}",
+                                     "per_channel": self.per_channel, "reduce_range": self.reduce_range,
+                                     "max_abs_diff_fp32": fp32.info["max_abs_diff_fp32"]})
+        ids, _ = onnx_model.encode(_CHECK_TEXTS, X.max_length_)
+        onnx_model.run(ids, batch_size=len(ids))  # fails here, not at the first predict, if the graph is bad
+        quantized = copy.copy(exported)
+        quantized.model_, quantized.tokenizer_ = onnx_model, onnx_model.tokenizer
+        return quantized
+
     @staticmethod
     def _check_against_torch(model, onnx_model, neural):
-        """The graph's tokens and fp32 outputs against the torch model's on a few texts (token ids returned)."""
+        """The graph's tokens and fp32 outputs against the torch model's on a few texts."""
         ids = neural.encode(model.tokenizer_, _CHECK_TEXTS, model.max_length_)
-        mine, _ = onnx_model.encode(_CHECK_TEXTS, model.max_length_)
+        mine, _ = onnx_model.encode(_CHECK_TEXTS, model.max_length_)  # the same ids, or no export
         if mine != ids:
             raise ValueError(f"The exported tokenizer ({type(model.tokenizer_).__name__}'s tokenizer.json) does not "
                              "reproduce the transformers tokenizer's ids; this model cannot run without it.")
@@ -207,7 +221,6 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
         if gap > 1e-3:
             raise RuntimeError(f"The ONNX graph's outputs differ from the torch model's by {gap:.2g} (more than "
                                "1e-3): the export went wrong for this architecture.")
-        return ids
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,8 +9,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-from ..base import Interval, Options, fit_context, parameter_docs, validate_params
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import Interval, Options, check_texts, fit_context, parameter_docs, validate_params
 from ..inference import OnnxModel
+from . import _auto
 from ._linear import _CompressedLinear, linear_form, magnitude_prune, shrink_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -78,8 +81,12 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
         family = _family(X)
         model = copy.deepcopy(X)
         getattr(self, f"_{family}")(model)
-        model.compression_ = [*getattr(X, "compression_", []), {"step": type(self).__name__, **self.get_params()}]
+        model.compression_ = [*getattr(X, "compression_", []), self._record()]
         return model
+
+    def _record(self):
+        """The ``compression_`` entry of this step."""
+        return {"step": type(self).__name__, **self.get_params()}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -89,7 +96,7 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
 
 
 class Quantizer(_CompressionStep):
-    """Store a fitted model's weights in fewer bits.
+    """Store a fitted model's weights in fewer bits, or let the CPU at hand choose how.
 
     Transformer models: ``"int8"`` replaces every linear layer by a dynamic int8
     one (int8 weights with one scale per output row, activations quantized per
@@ -101,18 +108,47 @@ class Quantizer(_CompressionStep):
     ``score`` and works inside ``cross_val_score`` only as a fitted model (it
     has nothing to learn: refitting a clone starts from the original class).
 
+    ``"auto"`` chooses by measuring: ``fit(model, texts)`` applies each candidate
+    this CPU can run well (fp32 as fitted; bf16 only with native bf16,
+    ``avx512_bf16`` or ``amx_bf16``; torch int8; with the ``onnx`` extra, ONNX
+    Runtime fp32 and dynamic int8, with 7-bit weights on CPUs without VNNI), times
+    its predictions on the texts, and keeps the fastest one whose outputs depart
+    from fp32's by at most ``tolerance`` (labels: the share of texts whose label
+    changed, which bounds the accuracy lost). The choice, the reason and the
+    timings are kept on the step; ``transform`` applies the choice.
+
     Parameters
     ----------
-    dtype : {"int8", "float16", "bfloat16"}, default="int8"
-        Storage type of the weights ("bfloat16": transformer models only).
+    dtype : {"int8", "float16", "bfloat16", "auto"}, default="int8"
+        Storage type of the weights ("bfloat16": transformer models only), or
+        "auto" (see above).
     embeddings : bool, default=True
         With ``"int8"``, also round a transformer's word-embedding table to int8
         with one scale per 32 values (weight-only: lookups stay float, the pickle
         stores int8). It is about half of a small encoder's bytes.
+    tolerance : float, default=0.01
+        ``"auto"``: the largest departure from fp32 allowed (0.01: at most 1% of the
+        calibration texts change label; regressors: mean absolute change over the
+        spread of the predictions; embedders: one minus the mean cosine).
+    calibration_size : int, default=128
+        ``"auto"``: at most this many of the ``fit`` texts time the candidates.
+
+    Attributes
+    ----------
+    dtype_ : str
+        ``"auto"``: the choice (``"float32"``, ``"bfloat16"``, ``"int8"``,
+        ``"onnx-float32"`` or ``"onnx-int8"``; ``"float16"`` for baselines).
+    reason_ : str
+        ``"auto"``: why, with the CPU it was measured on.
+    candidates_ : list of dict
+        ``"auto"``: per candidate ``dtype``, ``seconds``, ``speedup`` over fp32,
+        ``loss``, ``bytes`` (pickle size) and ``eligible``, fastest first; and the
+        candidates ruled out before timing, with ``why``.
 
     See Also
     --------
     Pruner : drop the least important weights.
+    OnnxExporter : ONNX Runtime inference, fp32 or int8, chosen by hand.
 
     Examples
     --------
@@ -120,29 +156,122 @@ class Quantizer(_CompressionStep):
     >>> from nlpipe.compression import Quantizer
     >>> X = ["good film", "great film", "bad film", "awful film"] * 3
     >>> y = ["pos", "pos", "neg", "neg"] * 3
-    >>> small = Quantizer(dtype="int8").fit_transform(TfidfSVMClassifier(min_df=1).fit(X, y))
+    >>> model = TfidfSVMClassifier(min_df=1).fit(X, y)
+    >>> small = Quantizer(dtype="int8").fit_transform(model)
     >>> small.predict(["a great film", "an awful film"]).tolist()
     ['pos', 'neg']
+    >>> auto = Quantizer(dtype="auto").fit(model, X)
+    >>> auto.dtype_ in ("float32", "float16", "int8"), len(auto.candidates_)
+    (True, 3)
     """
 
-    _parameter_constraints = {"dtype": [Options(["int8", "float16", "bfloat16"])], "embeddings": ["boolean"]}
+    _parameter_constraints = {
+        "dtype": [Options(["int8", "float16", "bfloat16", "auto"])],
+        "embeddings": ["boolean"],
+        "tolerance": [Interval(numbers.Real, 0, 1)],
+        "calibration_size": [Interval(numbers.Integral, 1, None)],
+    }
 
-    def __init__(self, *, dtype="int8", embeddings=True):
+    def __init__(self, *, dtype="int8", embeddings=True, tolerance=0.01, calibration_size=128):
         self.dtype = dtype
         self.embeddings = embeddings
+        self.tolerance = tolerance
+        self.calibration_size = calibration_size
 
-    def _linear(self, model):
-        if self.dtype == "bfloat16":
+    @fit_context
+    def fit(self, X, y=None):
+        """Check the model; with ``dtype="auto"``, time the candidates on the texts ``y`` and choose.
+
+        Parameters
+        ----------
+        X : fitted nlpipe model
+            The model to compress.
+        y : list of str or None, default=None
+            ``"auto"``: the calibration texts (at most ``calibration_size``, spread
+            over the list, are used). Ignored otherwise.
+
+        Returns
+        -------
+        self : Quantizer
+        """
+        validate_params(self)
+        family = _family(X)
+        if self.dtype != "auto":
+            return self
+        if y is None:
+            raise ValueError("dtype='auto' times the candidates on texts: pass them as fit(model, texts).")
+        texts = check_texts(y)
+        keep = np.unique(np.linspace(0, len(texts) - 1, min(len(texts), self.calibration_size)).astype(int))
+        texts = [texts[i] for i in keep]
+        features = _auto.cpu_features()
+        models = {}
+        for dtype in _auto.candidates(family, features):
+            models[dtype] = self._apply(X, family, dtype, exported=models.get("onnx-float32"))
+        self.dtype_, rows = _auto.choose(_auto.measure(models, texts), self.tolerance)
+        self.reason_ = _auto.describe(self.dtype_, rows, self.tolerance, len(texts))
+        self.candidates_ = rows + [{"dtype": d, "why": why} for d, why in _auto.skipped(family, features)]
+        logger.info("Quantizer(dtype='auto') chose %s", self.reason_)
+        return self
+
+    def transform(self, X):
+        """Return a quantized copy of the fitted model ``X`` (``X`` itself is left unchanged).
+
+        Parameters
+        ----------
+        X : fitted nlpipe model
+            The model to compress.
+
+        Returns
+        -------
+        model : fitted model of the same class
+            With ``compression_``, the list of steps applied so far; with
+            ``dtype="auto"``, the entry says which ``dtype_`` was applied.
+        """
+        validate_params(self)
+        if self.dtype != "auto":
+            return super().transform(X)
+        check_is_fitted(self, "dtype_")
+        model = self._apply(X, _family(X), self.dtype_)
+        model.compression_ = [*getattr(X, "compression_", []), self._record()]
+        return model
+
+    def _record(self):
+        record = super()._record()
+        if self.dtype == "auto":
+            record["chosen"] = self.dtype_
+        return record
+
+    def _apply(self, X, family, dtype, exported=None):
+        """A copy of ``X`` with ``dtype`` applied; ONNX int8 quantizes the graph of ``exported`` when given."""
+        if dtype == "float32":
+            return copy.deepcopy(X)
+        if dtype.startswith("onnx-"):
+            from ._onnx import OnnxExporter
+
+            reduce_range = _auto.cpu_features()["int8"] == "avx2"  # 7-bit weights against vpmaddubsw saturation
+            exporter = OnnxExporter(quantize="dynamic" if dtype == "onnx-int8" else None, reduce_range=reduce_range)
+            exporter.fit(X)
+            model = exporter._quantized(X, exported if exported is not None else exporter._fp32(X))
+            model.compression_ = model.compression_[:-1]  # the Quantizer's entry replaces the exporter's
+            return model
+        model = copy.deepcopy(X)
+        getattr(self, f"_{family}")(model, dtype)
+        return model
+
+    def _linear(self, model, dtype=None):
+        dtype = dtype or self.dtype
+        if dtype == "bfloat16":
             raise ValueError("dtype='bfloat16' is for transformer models; TF-IDF baselines take 'int8' or 'float16'.")
         W, b, kind = linear_form(model.estimator_)
-        model.estimator_ = _CompressedLinear(W, b, kind, model.classes_, dtype=self.dtype)
+        model.estimator_ = _CompressedLinear(W, b, kind, model.classes_, dtype=dtype)
 
-    def _transformer(self, model):
+    def _transformer(self, model, dtype=None):
         import torch
 
         from .. import neural
 
-        if self.dtype == "int8":
+        dtype = dtype or self.dtype
+        if dtype == "int8":
             if model.device_.type != "cpu":
                 warnings.warn("Dynamic int8 layers run on the CPU: the quantized model moves there.", UserWarning,
                               stacklevel=3)
@@ -151,7 +280,7 @@ class Quantizer(_CompressionStep):
                 neural.quantize_embeddings_int8(model.model_)
             model.device_ = torch.device("cpu")
         else:
-            model.model_ = model.model_.to(getattr(torch, self.dtype))
+            model.model_ = model.model_.to(getattr(torch, dtype))
 
 
 class Pruner(_CompressionStep):

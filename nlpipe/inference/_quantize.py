@@ -69,15 +69,12 @@ def quantize_onnx(graph, *, mode="dynamic", calibration=None, per_channel=False,
         source, prepared, target = (os.path.join(tmp, name) for name in ("model.onnx", "pre.onnx", "int8.onnx"))
         with open(source, "wb") as fh:
             fh.write(graph)
-        # Symbolic shape inference cannot follow some exported graphs (a Min(512, sequence) slice of the
-        # position ids): then the ONNX shape inference and graph optimizations alone, then the graph as it is.
-        for symbolic in (True, False):
-            try:
-                quant_pre_process(source, prepared, skip_symbolic_shape=not symbolic)
-                break
-            except Exception as exc:  # noqa: BLE001 - pre-processing is an optimization, never required
-                logger.debug("quantization pre-processing (symbolic=%s) failed: %s", symbolic, exc)
-        else:
+        # ONNX shape inference and graph optimizations only: ONNX Runtime's symbolic shape inference cannot
+        # follow the exporter's Min(512, sequence) slice of the position ids (and says so on stdout).
+        try:
+            quant_pre_process(source, prepared, skip_symbolic_shape=True)
+        except Exception as exc:  # noqa: BLE001 - pre-processing is an optimization, never required
+            logger.debug("quantization pre-processing failed, quantizing the graph as exported: %s", exc)
             prepared = source
         common = {"per_channel": per_channel, "reduce_range": reduce_range}
         if mode == "dynamic":
