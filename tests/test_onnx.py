@@ -232,3 +232,39 @@ def test_auto_follows_what_the_cpu_reports(exported, monkeypatch):
     assert "an AVX2-only CPU" in step.reason_
     int8 = Quantizer(dtype="auto")._apply(model, "transformer", "onnx-int8")
     assert int8.model_.info["reduce_range"] is True  # 7-bit weights where int8 products can saturate
+
+
+def _graph_reading(location):
+    """A well-formed ONNX graph whose one weight is read from the file ``location`` (ONNX external data)."""
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("W", TensorProto.UINT8, [8], vals=b"\0" * 8, raw=True)
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in {"location": location, "offset": "0", "length": "8"}.items():
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    weight.ClearField("raw_data")
+    graph = helper.make_graph([helper.make_node("Identity", ["W"], ["outputs"])], "leak", [],
+                              [helper.make_tensor_value_info("outputs", TensorProto.UINT8, [8])], initializer=[weight])
+    return helper.make_model(graph).SerializeToString()
+
+
+def test_a_graph_that_reads_local_files_is_refused(exported, tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret.bin").write_bytes(b"SECRETS!")  # ONNX Runtime would read it relative to the cwd
+    with pytest.raises(ValueError, match="external data"):
+        OnnxModel(_graph_reading("secret.bin"), "{}", pad_id=0)
+    _, fast = exported["classifier"]
+    hostile = copy.deepcopy(fast)
+    hostile.model_.__dict__["graph"] = _graph_reading("secret.bin")  # as an attacker would write the file
+    path = nlpipe.save(hostile, tmp_path / "hostile.nlpipe")
+    with pytest.raises(ValueError, match="external data"):
+        nlpipe.load(path)
+    with pytest.raises(ValueError, match="external data"):
+        pickle.loads(pickle.dumps(hostile))
+    for bad, match in [({"pad_id": -1}, "pad_id"), ({"graph": "text"}, "bytes"), ({"optimization": "max"}, "optimiz"),
+                       ({"n_threads": True}, "n_threads"), ({"info": []}, "info")]:
+        state = {**fast.model_.__getstate__(), **bad}
+        with pytest.raises((ValueError, TypeError), match=match):
+            OnnxModel.__new__(OnnxModel).__setstate__(state)

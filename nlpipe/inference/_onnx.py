@@ -8,6 +8,9 @@ from ..base import import_optional
 
 logger = logging.getLogger(__name__)
 
+# A TensorProto's external_data entry, serialized: the key "location" (field 1, 8 bytes) of a
+# StringStringEntryProto. The exporter's metadata, which could hold the same bytes, is stripped.
+_EXTERNAL_DATA = b"\n\x08location"
 # ONNX Runtime's graph optimization levels by name (SessionOptions.graph_optimization_level).
 OPTIMIZATION_LEVELS = {"none": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
                        "all": "ORT_ENABLE_ALL"}
@@ -74,21 +77,8 @@ class OnnxModel:
     """
 
     def __init__(self, graph, tokenizer, *, pad_id, n_threads=None, optimization="all", info=None):
-        if not isinstance(graph, (bytes, bytearray)):
-            raise TypeError(f"graph must be the ONNX model's bytes, got {type(graph).__name__}.")
-        if not isinstance(tokenizer, str):
-            raise TypeError(f"tokenizer must be tokenizers JSON (str), got {type(tokenizer).__name__}.")
-        if optimization not in OPTIMIZATION_LEVELS:
-            raise ValueError(f"optimization must be one of {sorted(OPTIMIZATION_LEVELS)}, got {optimization!r}.")
-        if n_threads is not None and (not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1):
-            raise ValueError(f"n_threads must be a positive int or None, got {n_threads!r}.")
-        self.graph = bytes(graph)
-        self.tokenizer_json = tokenizer
-        self.pad_id = int(pad_id)
-        self.n_threads = n_threads
-        self.optimization = optimization
-        self.info = dict(info or {})
-        self._session = self._tokenizer = None
+        self.__setstate__({"graph": graph, "tokenizer_json": tokenizer, "pad_id": pad_id, "n_threads": n_threads,
+                           "optimization": optimization, "info": info or {}})
 
     # -------------------------------------------------------------- runtime
     @property
@@ -239,7 +229,27 @@ class OnnxModel:
                 "n_threads": self.n_threads, "optimization": self.optimization, "info": self.info}
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        # Also what nlpipe.load rebuilds from a file: every field is checked before a session exists.
+        graph, tokenizer = state.get("graph"), state.get("tokenizer_json")
+        pad_id, n_threads, optimization = state.get("pad_id"), state.get("n_threads"), state.get("optimization")
+        if not isinstance(graph, (bytes, bytearray)):
+            raise TypeError(f"graph must be the ONNX model's bytes, got {type(graph).__name__}.")
+        if _EXTERNAL_DATA in graph:
+            # ONNX Runtime reads external weights relative to the working directory for a graph loaded from
+            # bytes: a crafted graph would read a local file into its outputs.
+            raise ValueError("This ONNX graph refers to external data files; nlpipe runs self-contained graphs only.")
+        if not isinstance(tokenizer, str):
+            raise TypeError(f"tokenizer must be tokenizers JSON (str), got {type(tokenizer).__name__}.")
+        if not isinstance(pad_id, int) or isinstance(pad_id, bool) or pad_id < 0:
+            raise ValueError(f"pad_id must be a non-negative int, got {pad_id!r}.")
+        if optimization not in OPTIMIZATION_LEVELS:
+            raise ValueError(f"optimization must be one of {sorted(OPTIMIZATION_LEVELS)}, got {optimization!r}.")
+        if n_threads is not None and (not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1):
+            raise ValueError(f"n_threads must be a positive int or None, got {n_threads!r}.")
+        if not isinstance(state.get("info"), dict):
+            raise TypeError(f"info must be a dict, got {type(state.get('info')).__name__}.")
+        self.graph, self.tokenizer_json, self.pad_id = bytes(graph), tokenizer, pad_id
+        self.n_threads, self.optimization, self.info = n_threads, optimization, dict(state["info"])
         self._session = self._tokenizer = None
 
     def __repr__(self):
