@@ -104,10 +104,12 @@ def test_threads_are_set_in_the_session_options(exported):
 
 
 @pytest.mark.parametrize("quantize", ["dynamic", "static"])
-def test_int8_exports_are_smaller_and_agree(exported, quantize):
+def test_int8_exports_are_smaller_and_agree(exported, quantize, tmp_path, monkeypatch):
     model, fp32 = exported["classifier"]
+    monkeypatch.chdir(tmp_path)
     step = OnnxExporter(quantize=quantize, calibration_size=8)
     small = step.fit(model, X).transform(model)
+    assert list(tmp_path.iterdir()) == []  # ONNX Runtime's calibration leaves <uuid>.data files in the cwd
     assert len(step.calibration_) == (8 if quantize == "static" else 0)
     assert small.model_.info["precision"] == f"int8-{quantize}"
     assert len(pickle.dumps(small)) < 0.8 * len(pickle.dumps(fp32))

@@ -1,5 +1,6 @@
 """int8 ONNX graphs with ONNX Runtime's quantization tools: dynamic, or static calibrated on texts."""
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -77,17 +78,34 @@ def quantize_onnx(graph, *, mode="dynamic", calibration=None, per_channel=False,
             logger.debug("quantization pre-processing failed, quantizing the graph as exported: %s", exc)
             prepared = source
         common = {"per_channel": per_channel, "reduce_range": reduce_range}
-        if mode == "dynamic":
-            q.quantize_dynamic(prepared, target, weight_type=q.QuantType.QInt8, **common)
-        else:
-            # Only products with a weight matrix (MatMulConstBOnly): quantized attention scores and softmax
-            # outputs cost MiniLM most of its accuracy (embedding cosine 0.27 with every op quantized).
-            q.quantize_static(prepared, target, _reader(q, batches), quant_format=q.QuantFormat.QOperator,
-                              op_types_to_quantize=["MatMul"], activation_type=q.QuantType.QUInt8,
-                              weight_type=q.QuantType.QInt8, calibrate_method=q.CalibrationMethod.Percentile,
-                              extra_options={"MatMulConstBOnly": True}, **common)
+        with _working_directory(tmp):
+            _quantize(q, mode, prepared, target, batches, common)
         with open(target, "rb") as fh:
             return fh.read()
+
+
+@contextlib.contextmanager
+def _working_directory(path):
+    """Run in ``path``: the static calibration saves a copy of the model with its weights in a
+    ``<uuid>.data`` file of the current directory (onnx's external data) and leaves it there."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _quantize(q, mode, prepared, target, batches, common):
+    if mode == "dynamic":
+        q.quantize_dynamic(prepared, target, weight_type=q.QuantType.QInt8, **common)
+        return
+    # Only products with a weight matrix (MatMulConstBOnly): quantized attention scores and softmax
+    # outputs cost MiniLM most of its accuracy (embedding cosine 0.27 with every op quantized).
+    q.quantize_static(prepared, target, _reader(q, batches), quant_format=q.QuantFormat.QOperator,
+                      op_types_to_quantize=["MatMul"], activation_type=q.QuantType.QUInt8,
+                      weight_type=q.QuantType.QInt8, calibrate_method=q.CalibrationMethod.Percentile,
+                      extra_options={"MatMulConstBOnly": True}, **common)
 
 
 def _reader(q, batches):
