@@ -1,4 +1,4 @@
-"""The ``nlpipe`` command: demo, fit, predict, cv.
+"""The ``nlpipe`` command: demo, fit, predict, cv, serve.
 
 Bad input (missing file or column, empty file, non-text column, bad parameter)
 exits with status 2 and one ``nlpipe: error: ...`` line, never a traceback.
@@ -179,6 +179,20 @@ def cmd_demo(args):
     return run_demo(args)
 
 
+def cmd_serve(args):
+    from .serve import serve
+
+    for name in ("max_batch_size", "max_queue", "max_texts", "max_text_chars", "workers"):
+        if getattr(args, name) < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.max_latency_ms < 0:
+        raise CLIError(f"--max-latency-ms must be >= 0, got {args.max_latency_ms}")
+    serve(args.model, host=args.host, port=args.port, workers=args.workers, trust_pickle=args.trust_pickle,
+          max_batch_size=args.max_batch_size, max_latency_ms=args.max_latency_ms, max_queue=args.max_queue,
+          max_texts=args.max_texts, max_text_chars=args.max_text_chars)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="nlpipe", description="NLP tasks as scikit-learn estimators.")
     parser.add_argument("--version", action="version", version=f"nlpipe {__version__}")
@@ -228,6 +242,24 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter, repeatable")
     p.set_defaults(func=cmd_cv)
+
+    p = sub.add_parser("serve", help="serve a saved model over HTTP (FastAPI + uvicorn, adaptive batching)",
+                       description="Serve a saved model over HTTP: POST /predict (and the model's other methods) "
+                                   "with {\"texts\": [...]}, GET / for a page to try it, /docs for the API.")
+    p.add_argument("model", help="an .nlpipe file (nlpipe.save / nlpipe fit --out x.nlpipe)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    p.add_argument("--max-batch-size", type=int, default=32, help="most texts per model call (default: 32)")
+    p.add_argument("--max-latency-ms", type=float, default=10.0,
+                   help="longest a request waits for its batch to fill (default: 10)")
+    p.add_argument("--max-queue", type=int, default=4096, help="most texts waiting; beyond, 503 (default: 4096)")
+    p.add_argument("--max-texts", type=int, default=256, help="most texts per request (default: 256)")
+    p.add_argument("--max-text-chars", type=int, default=20_000, help="most characters per text (default: 20000)")
+    p.add_argument("--workers", type=int, default=1, help="server processes, each with a copy of the model (default: 1)")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="UNSAFE: also load .joblib/.pkl files, which run code from the file when loaded; "
+                        "only for files you made yourself")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
