@@ -327,3 +327,26 @@ def test_the_page_runs_the_model_in_a_real_browser(server, svm, tmp_path):
                                                        for e in browser.get_log("browser"))
     finally:
         browser.quit()
+
+
+def test_workers_each_load_the_model(svm, tmp_path):
+    path = nlpipe.save(svm, tmp_path / "svm.nlpipe")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "nlpipe.cli", "serve", str(path), "--port", str(port),
+                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": X[:2]}, timeout=5)
+                assert answer.json()["predictions"] == svm.predict(X[:2]).tolist()
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"the server did not answer: {proc.stdout.read() if proc.poll() is not None else ''}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert out.count("Application startup complete") == 2, out  # one model per worker process
+    assert "Traceback" not in out
