@@ -3,8 +3,8 @@
 A saved model is a zip archive with two members:
 
 * ``manifest.json`` — format name and version, the estimator's class and parameters (JSON), the
-  versions of nlpipe, Python, scikit-learn, numpy, skops, torch and transformers that wrote it, and
-  the SHA-256 of the payload;
+  versions of nlpipe, Python, scikit-learn, numpy, skops, torch, transformers, onnxruntime and
+  tokenizers that wrote it, and the SHA-256 of the payload;
 * ``estimator.skops`` — the fitted estimator in skops' format: scikit-learn parts as a JSON schema
   with numpy arrays stored by ``np.save`` (no pickle), and only allow-listed types are rebuilt.
   Neural models are there as the bytes of their ``safetensors`` weights, config and tokenizer
@@ -28,7 +28,7 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _PAYLOAD = "estimator.skops"
 # Library versions recorded on save and compared on load (the estimator may depend on any of them).
-_LIBRARIES = ("nlpipe", "scikit-learn", "numpy", "scipy", "skops", "torch", "transformers")
+_LIBRARIES = ("nlpipe", "scikit-learn", "numpy", "scipy", "skops", "torch", "transformers", "onnxruntime", "tokenizers")
 
 
 def _skops():
