@@ -32,13 +32,14 @@ PUBLIC_MODULES = [
     "nlpipe.metrics",
     "nlpipe.neural",
     "nlpipe.question_answering",
+    "nlpipe.serve",
     "nlpipe.sentiment",
     "nlpipe.summarization",
     "nlpipe.testing",
     "nlpipe.text",
 ]
 # Modules that import an optional extra at module level.
-_NEEDS = {"nlpipe.neural": "torch"}
+_NEEDS = {"nlpipe.neural": "torch", "nlpipe.serve": "fastapi"}
 
 
 def _public_modules():

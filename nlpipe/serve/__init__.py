@@ -64,7 +64,7 @@ def load_model(path, *, trust_pickle=False):
     if not path.is_file():
         raise FileNotFoundError(2, "No such file or directory", str(path))
     if path.suffix == ".nlpipe":
-        from .._persist import load
+        from .. import load  # nlpipe.load: the safe format
 
         model = load(path)
     else:
