@@ -78,10 +78,14 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
             With ``compression_``, the list of steps applied so far.
         """
         validate_params(self)
-        family = _family(X)
+        model = self._compressed(X, _family(X))
+        model.compression_ = [*getattr(X, "compression_", []), self._record()]
+        return model
+
+    def _compressed(self, X, family):
+        """A compressed deep copy of ``X``, by the step's ``_linear`` or ``_transformer``."""
         model = copy.deepcopy(X)
         getattr(self, f"_{family}")(model)
-        model.compression_ = [*getattr(X, "compression_", []), self._record()]
         return model
 
     def _record(self):
@@ -115,7 +119,8 @@ class Quantizer(_CompressionStep):
     its predictions on the texts, and keeps the fastest one whose outputs depart
     from fp32's by at most ``tolerance`` (labels: the share of texts whose label
     changed, which bounds the accuracy lost). The choice, the reason and the
-    timings are kept on the step; ``transform`` applies the choice.
+    timings are kept on the step; ``transform`` applies the choice, which the
+    model's ``compression_`` entry records (``"chosen"``).
 
     Parameters
     ----------
@@ -213,27 +218,11 @@ class Quantizer(_CompressionStep):
         logger.info("Quantizer(dtype='auto') chose %s", self.reason_)
         return self
 
-    def transform(self, X):
-        """Return a quantized copy of the fitted model ``X`` (``X`` itself is left unchanged).
-
-        Parameters
-        ----------
-        X : fitted nlpipe model
-            The model to compress.
-
-        Returns
-        -------
-        model : fitted model of the same class
-            With ``compression_``, the list of steps applied so far; with
-            ``dtype="auto"``, the entry says which ``dtype_`` was applied.
-        """
-        validate_params(self)
+    def _compressed(self, X, family):
         if self.dtype != "auto":
-            return super().transform(X)
+            return super()._compressed(X, family)
         check_is_fitted(self, "dtype_")
-        model = self._apply(X, _family(X), self.dtype_)
-        model.compression_ = [*getattr(X, "compression_", []), self._record()]
-        return model
+        return self._apply(X, family, self.dtype_)
 
     def _record(self):
         record = super()._record()
