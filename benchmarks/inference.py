@@ -6,7 +6,7 @@
 * its variants: torch fp32 (as fitted), ``Quantizer(dtype="int8")``, ``Quantizer(dtype="bfloat16")``,
   ``OnnxExporter()``, ``OnnxExporter(quantize="dynamic")``, ``OnnxExporter(quantize="static")`` calibrated on
   ``--n-calibration`` training sentences not used for fine-tuning, and ``Quantizer(dtype="auto")`` fitted on the
-  same calibration sentences (a "not available" row where this nlpipe has no ``dtype="auto"``);
+  same calibration sentences and their labels (its tolerance then bounds the accuracy lost; a "not available" row where this nlpipe has no ``dtype="auto"``);
 * each variant pickled, then measured in a fresh subprocess per thread count (so load time and peak RSS are the
   variant's own): unpickle time, the first (warm-up) batch, ``predict`` over the 872 SST-2 dev sentences with
   batch 32 (best of ``--repeats``), peak RSS (``VmHWM``; see :func:`peak_rss_kib` on ``ru_maxrss``); threads by ``torch.set_num_threads`` (torch
@@ -269,7 +269,7 @@ def fit_cached(name, settings, make, fit_args, cache_dir, use_cache):
 
 
 # ----------------------------------------------------------------------------- variants
-def make_variants(model, calibration, tmp):
+def make_variants(model, calibration, calibration_labels, tmp):
     """name -> (pickle path, pickle bytes, convert s, info) for every variant; failures as (None, ..., error)."""
     from nlpipe.compression import OnnxExporter, Quantizer
 
@@ -277,7 +277,7 @@ def make_variants(model, calibration, tmp):
 
     def auto():
         step = Quantizer(dtype="auto")
-        step.fit(model, calibration)
+        step.fit(model, calibration, labels=calibration_labels)  # the tolerance bounds the accuracy lost
         auto_info.update(dtype_=getattr(step, "dtype_", None), reason_=getattr(step, "reason_", None),
                          candidates_=getattr(step, "candidates_", None))
         return step.transform(model)
@@ -524,7 +524,8 @@ def main(argv=None):
     idx = np.random.default_rng(0).choice(len(X_all), size=args.n_train, replace=False)
     X_tr, y_tr = [X_all[i] for i in idx], np.asarray(y_all)[idx]
     rest = np.setdiff1d(np.arange(len(X_all)), idx)
-    calibration = [X_all[i] for i in np.random.default_rng(1).choice(rest, size=args.n_calibration, replace=False)]
+    cal_idx = np.random.default_rng(1).choice(rest, size=args.n_calibration, replace=False)
+    calibration, calibration_labels = [X_all[i] for i in cal_idx], np.asarray(y_all)[cal_idx]
     settings = dict(data="sst2/train", n_train=args.n_train, draw="default_rng(0).choice", model=args.model_id,
                     max_length=args.max_length, epochs=args.epochs, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, random_state=0)
@@ -539,7 +540,7 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(prefix="nlpipe-inference-") as tmp:
         # 2. variants, each pickled
-        variants, auto_info = make_variants(model, calibration, tmp)
+        variants, auto_info = make_variants(model, calibration, calibration_labels, tmp)
         texts_path = Path(tmp) / "dev.json"
         texts_path.write_text(json.dumps(X_dev), encoding="utf-8")
 

@@ -212,7 +212,7 @@ def test_auto_refuses_candidates_over_the_tolerance(exported, monkeypatch):
     seconds = {"float32": 1.0, "bfloat16": 0.6, "int8": 0.3, "onnx-float32": 0.7, "onnx-int8": 0.2}
     losses = {"int8": 0.02, "onnx-int8": 0.5}  # the two fastest change too many labels
 
-    def fake_measure(models, texts):
+    def fake_measure(models, texts, labels=None):
         return {d: {"seconds": seconds[d], "loss": losses.get(d, 0.0), "bytes": 100} for d in models}
 
     monkeypatch.setattr("nlpipe.compression._auto.measure", fake_measure)
@@ -221,6 +221,17 @@ def test_auto_refuses_candidates_over_the_tolerance(exported, monkeypatch):
     assert step.dtype_ == ("bfloat16" if "bfloat16" in timed else "onnx-float32")  # bf16 only on CPUs that have it
     assert "Over the tolerance: onnx-int8, int8." in step.reason_
     assert Quantizer(dtype="auto", tolerance=0.05).fit(model, X).dtype_ == "int8"
+
+
+def test_auto_with_labels_bounds_the_accuracy_lost(exported):
+    model, _ = exported["classifier"]
+    step = Quantizer(dtype="auto", tolerance=0.0).fit(model, X, labels=Y)
+    assert "score lost" in step.reason_
+    small = step.transform(model)  # tolerance 0: the choice scores at least as fp32 does on these texts
+    assert small.score(X, Y) >= model.score(X, Y)
+    assert all(row["loss"] >= 0 for row in step.candidates_ if "loss" in row)
+    with pytest.raises(ValueError, match="one per text"):
+        Quantizer(dtype="auto").fit(model, X, labels=Y[:3])
 
 
 def test_auto_follows_what_the_cpu_reports(exported, monkeypatch):

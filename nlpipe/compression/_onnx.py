@@ -11,10 +11,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import Interval, Options, check_texts, fit_context, validate_params
 from ..finetune import import_neural
-from ..inference import OnnxModel, quantize_onnx
+from ..inference import OnnxModel, fuse_transformer, quantize_onnx
 
 logger = logging.getLogger(__name__)
 
+# Encoders whose graphs ONNX Runtime's "bert" optimizer fuses (attention, skip LayerNorm, bias GELU).
+_FUSABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
 # Texts on which the exported graph is checked against the torch model (tokens and outputs).
 _CHECK_TEXTS = ["A short one.", "an example text, with punctuation; and numbers 1 2 3!", "", "ÉLAN naïve café"]
 
@@ -173,15 +175,33 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
     def _fp32(self, X):
         """``X`` exported in fp32 (a copy; checked against the torch model)."""
         neural = import_neural()
-        graph = neural.export_onnx(X.model_, X._forward, X.tokenizer_, max_length=X.max_length_)
-        onnx_model = OnnxModel(graph, X.tokenizer_.backend_tokenizer.to_str(), pad_id=X.tokenizer_.pad_token_id,
-                               n_threads=self.n_threads, optimization=self.optimization,
-                               info={"backend": "onnxruntime", "precision": "fp32"})
-        self._check_against_torch(X, onnx_model, neural)
+        exported = neural.export_onnx(X.model_, X._forward, X.tokenizer_, max_length=X.max_length_)
+        graph, fused = self._fused(exported, X.model_.config)
+        onnx_model = self._runtime(graph, X, {"backend": "onnxruntime", "precision": "fp32", "fused": fused})
+        try:
+            self._check_against_torch(X, onnx_model, neural)
+        except RuntimeError:
+            if not fused:
+                raise
+            logger.warning("the fused ONNX graph departs from torch; running the graph as exported")
+            onnx_model = self._runtime(exported, X, {"backend": "onnxruntime", "precision": "fp32", "fused": {}})
+            self._check_against_torch(X, onnx_model, neural)
         exported = _copy_without_model(X)
         exported.model_, exported.tokenizer_, exported.device_ = onnx_model, onnx_model.tokenizer, "cpu"
         exported.compression_ = [*getattr(X, "compression_", []), {"step": type(self).__name__, **self.get_params()}]
         return exported
+
+    def _runtime(self, graph, X, info):
+        return OnnxModel(graph, X.tokenizer_.backend_tokenizer.to_str(), pad_id=X.tokenizer_.pad_token_id,
+                         n_threads=self.n_threads, optimization=self.optimization, info=info)
+
+    @staticmethod
+    def _fused(graph, config):
+        """``graph`` with ONNX Runtime's transformer fusions, for the BERT-like encoders they are written for."""
+        if getattr(config, "model_type", None) not in _FUSABLE:
+            return graph, {}
+        return fuse_transformer(graph, model_type="bert", num_heads=config.num_attention_heads,
+                                hidden_size=config.hidden_size)
 
     def _quantized(self, X, exported):
         """``exported`` (fp32) with this step's quantization applied to its graph (a new copy when it has one)."""
@@ -196,9 +216,8 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
                               reduce_range=self.reduce_range)
         onnx_model = OnnxModel(graph, fp32.tokenizer_json, pad_id=fp32.pad_id, n_threads=self.n_threads,
                                optimization=self.optimization,
-                               info={"backend": "onnxruntime", "precision": f"int8-{self.quantize}",
-                                     "per_channel": self.per_channel, "reduce_range": self.reduce_range,
-                                     "max_abs_diff_fp32": fp32.info["max_abs_diff_fp32"]})
+                               info={**fp32.info, "precision": f"int8-{self.quantize}",
+                                     "per_channel": self.per_channel, "reduce_range": self.reduce_range})
         ids, _ = onnx_model.encode(_CHECK_TEXTS, X.max_length_)
         onnx_model.run(ids, batch_size=len(ids))  # fails here, not at the first predict, if the graph is bad
         quantized = copy.copy(exported)

@@ -116,9 +116,10 @@ class Quantizer(_CompressionStep):
     this CPU can run well (fp32 as fitted; bf16 only with native bf16,
     ``avx512_bf16`` or ``amx_bf16``; torch int8; with the ``onnx`` extra, ONNX
     Runtime fp32 and dynamic int8, with 7-bit weights on CPUs without VNNI), times
-    its predictions on the texts, and keeps the fastest one whose outputs depart
-    from fp32's by at most ``tolerance`` (labels: the share of texts whose label
-    changed, which bounds the accuracy lost). The choice, the reason and the
+    its predictions on the texts, and keeps the fastest one that loses at most
+    ``tolerance`` against fp32: with ``fit(model, texts, labels=...)`` the score
+    lost (accuracy for classifiers); without labels, the share of texts whose
+    output changed, which bounds the accuracy lost from above. The choice, the reason and the
     timings are kept on the step; ``transform`` applies the choice, which the
     model's ``compression_`` entry records (``"chosen"``).
 
@@ -132,9 +133,10 @@ class Quantizer(_CompressionStep):
         with one scale per 32 values (weight-only: lookups stay float, the pickle
         stores int8). It is about half of a small encoder's bytes.
     tolerance : float, default=0.01
-        ``"auto"``: the largest departure from fp32 allowed (0.01: at most 1% of the
-        calibration texts change label; regressors: mean absolute change over the
-        spread of the predictions; embedders: one minus the mean cosine).
+        ``"auto"``: the most a candidate may lose against fp32: the score lost with
+        labels (0.01: one accuracy point); without, the share of calibration texts
+        whose label changes (regressors: mean absolute change over the spread of the
+        predictions; embedders: one minus the mean cosine).
     calibration_size : int, default=128
         ``"auto"``: at most this many of the ``fit`` texts time the candidates.
 
@@ -184,7 +186,7 @@ class Quantizer(_CompressionStep):
         self.calibration_size = calibration_size
 
     @fit_context
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, labels=None):
         """Check the model; with ``dtype="auto"``, time the candidates on the texts ``y`` and choose.
 
         Parameters
@@ -194,6 +196,10 @@ class Quantizer(_CompressionStep):
         y : list of str or None, default=None
             ``"auto"``: the calibration texts (at most ``calibration_size``, spread
             over the list, are used). Ignored otherwise.
+        labels : array-like or None, default=None
+            ``"auto"``: the true labels (or targets) of ``y``. The tolerance then bounds
+            the score lost against fp32 (``model.score``: accuracy for classifiers)
+            rather than the share of outputs that changed.
 
         Returns
         -------
@@ -206,14 +212,17 @@ class Quantizer(_CompressionStep):
         if y is None:
             raise ValueError("dtype='auto' times the candidates on texts: pass them as fit(model, texts).")
         texts = check_texts(y)
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(f"labels has {len(labels)} entries for {len(texts)} texts; give one per text.")
         keep = np.unique(np.linspace(0, len(texts) - 1, min(len(texts), self.calibration_size)).astype(int))
         texts = [texts[i] for i in keep]
+        labels = None if labels is None else [list(labels)[i] for i in keep]
         features = _auto.cpu_features()
         models = {}
         for dtype in _auto.candidates(family, features):
             models[dtype] = self._apply(X, family, dtype, exported=models.get("onnx-float32"))
-        self.dtype_, rows = _auto.choose(_auto.measure(models, texts), self.tolerance)
-        self.reason_ = _auto.describe(self.dtype_, rows, self.tolerance, len(texts))
+        self.dtype_, rows = _auto.choose(_auto.measure(models, texts, labels), self.tolerance)
+        self.reason_ = _auto.describe(self.dtype_, rows, self.tolerance, len(texts), labelled=labels is not None)
         self.candidates_ = rows + [{"dtype": d, "why": why} for d, why in _auto.skipped(family, features)]
         logger.info("Quantizer(dtype='auto') chose %s", self.reason_)
         return self
