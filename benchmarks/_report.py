@@ -328,6 +328,32 @@ def _md_compression(texts):
     return rows
 
 
+def _md_inference(texts):
+    text = texts.get("inference.md")
+    if not text:
+        return []
+    tables = parse_tables(text)
+    rows = []
+    t = find_table(tables, "variant", "accuracy", "size ratio", heading="SST-2 dev")
+    speeds = [c for c in t.columns if c.startswith("texts/s (")] if t else []
+    if speeds:  # the variants at the largest thread count (the last texts/s column)
+        threads = speeds[-1][len("texts/s ("):-1]
+        setting = f"MiniLM on SST-2 dev, {threads} (inference run)"
+        for r in t.rows:
+            acc = first(t.cell(r, "accuracy"))
+            if acc is None:  # a variant not available or failed in that run
+                continue
+            rows.append(row(setting, r[0], "peer" if r[0].startswith("peer") else "nlpipe",
+                            {"acc": acc, "size": first(t.cell(r, "size ratio"))}, first(t.cell(r, speeds[-1])),
+                            note=f"speed-up {t.cell(r, f'speed-up ({threads})')}", short=r[0].split(":")[0]))
+    long = find_table(tables, "long_texts", "accuracy", "texts/s")
+    m = re.search(r"reviews longer than (\d+) tokens", text)
+    for r in long.rows if long and m else []:
+        rows.append(row(f"IMDB test reviews > {m.group(1)} tokens (inference run)", f"long_texts='{r[0]}'", "nlpipe",
+                        {"acc": first(long.cell(r, "accuracy"))}, first(long.cell(r, "texts/s"))))
+    return rows
+
+
 def _md_scale(texts):
     text = texts.get("scale.md")
     if not text:
@@ -485,6 +511,14 @@ AREAS = [
          "nlpipe's `Quantizer`, `Pruner` and `Distiller` against the fp32 model they start from; the peer is "
          "torchao's int8 quantization of the same weights, timed interleaved with nlpipe's int8 model. The size "
          "ratio is the pickle size over the first row of its setting.", _md_compression),
+    Area("inference", "Inference: torch and ONNX Runtime variants of one fine-tuned MiniLM", ("inference.md",),
+         (("acc", "accuracy"), ("size", "size ratio")), "texts/s", True, "acc", "accuracy",
+         "predict throughput (texts/s)",
+         "One fine-tuned MiniLM as torch fp32, torch int8 / bf16 (`Quantizer`), ONNX Runtime fp32 and dynamic / "
+         "static int8 (`OnnxExporter`) and `Quantizer(dtype='auto')`, each measured in a fresh process; the size ratio "
+         "is the pickle size over torch fp32's. Long documents: `long_texts` truncate / mean / max on IMDB test "
+         "reviews longer than the model reads at once. The peer (Optimum's ONNX Runtime model) is measured only where "
+         "it installs without changing torch or transformers; where it does not, inference.md says why.", _md_inference),
     Area("scale", "Scale-out (serial vs loky vs Dask)", ("scale.md",),
          (("speedup", "speed-up"), ("memory", "peak memory (MiB)")), "wall time (s)", False, "memory",
          "peak memory of the process tree (MiB)", "wall time (s)",

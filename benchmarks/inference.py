@@ -62,6 +62,7 @@ ONNX_FP32 = "ONNX fp32: OnnxExporter()"
 ONNX_DYNAMIC = "ONNX int8 dynamic: OnnxExporter(quantize='dynamic')"
 ONNX_STATIC = "ONNX int8 static: OnnxExporter(quantize='static')"
 PEER = "peer: Optimum ORTModelForSequenceClassification"
+HF_PEER = "peer: transformers pipeline (torch fp32)"
 
 
 def minilm_path():
@@ -217,6 +218,39 @@ def peer_worker(args):
         "times": times, "pred": classes[np.argmax(logits, axis=1)].tolist(),
         "max_rss_kib": peak_rss_kib(), "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "torch_imported": "torch" in sys.modules,
+    }
+    Path(args.result).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def hf_worker(args):
+    """The Hugging Face ``pipeline("text-classification")`` on the same weights (torch fp32), timed like ``worker``."""
+    with open(args.texts, encoding="utf-8") as fh:
+        texts = json.load(fh)
+    t0 = time.perf_counter()
+    import torch
+    from transformers import pipeline
+
+    torch.set_num_threads(args.threads)
+    clf = pipeline("text-classification", model=args.hf, device=-1)
+    load_s = time.perf_counter() - t0
+    meta = json.loads(Path(args.hf, "nlpipe.json").read_text(encoding="utf-8"))
+    classes = np.asarray(meta["fitted"]["classes_"])
+    label2id = clf.model.config.label2id
+
+    def predict(batch_texts):
+        out = clf(batch_texts, batch_size=args.batch_size, truncation=True, max_length=args.max_length)
+        return classes[[label2id[o["label"]] for o in out]]
+
+    _, first_batch_s = timed(lambda: predict(texts[: args.batch_size]))
+    times, pred = [], None
+    for _ in range(args.repeats):
+        pred, t = timed(lambda: predict(texts))
+        times.append(t)
+    result = {
+        "backend": "transformers pipeline", "threads": torch.get_num_threads(), "load_s": load_s,
+        "first_batch_s": first_batch_s, "times": times, "pred": pred.tolist(), "max_rss_kib": peak_rss_kib(),
+        "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "torch_imported": True,
     }
     Path(args.result).write_text(json.dumps(result), encoding="utf-8")
     return 0
@@ -472,16 +506,19 @@ def main(argv=None):
     # worker modes (internal)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
+    parser.add_argument("--hf", help=argparse.SUPPRESS)
     parser.add_argument("--texts", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--logits", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker or args.peer:
+    if args.worker or args.peer or args.hf:
         args.threads = args.threads[0]  # a worker runs at one thread count
     if args.worker:
         return worker(args)
     if args.peer:
         return peer_worker(args)
+    if args.hf:
+        return hf_worker(args)
     warnings.filterwarnings("ignore")
 
     import torch
@@ -564,6 +601,14 @@ def main(argv=None):
                                   "info": {"note": "folder size (model.onnx + tokenizer files), not a pickle"}}
             except Exception as exc:  # noqa: BLE001
                 variants[PEER] = {"path": None, "error": short_error(exc), "traceback": traceback.format_exc()}
+        try:  # the Hugging Face pipeline on the same weights: the peer that installs everywhere
+            hf_folder = Path(tmp) / "hf"
+            model.save_pretrained(hf_folder)
+            size = sum(p.stat().st_size for p in hf_folder.rglob("*") if p.is_file())
+            variants[HF_PEER] = {"path": hf_folder, "bytes": size, "convert_s": None, "peer": "hf",
+                                 "info": {"note": "save_pretrained folder size, not a pickle"}}
+        except Exception as exc:  # noqa: BLE001
+            variants[HF_PEER] = {"path": None, "error": short_error(exc), "traceback": traceback.format_exc()}
         model = None
         gc.collect()
 
@@ -573,7 +618,8 @@ def main(argv=None):
             for name, v in variants.items():
                 if v.get("path") is None:
                     continue
-                r = run_worker("peer" if v.get("peer") else "worker", v["path"], n, texts_path, tmp,
+                kind = {True: "peer", "hf": "hf"}.get(v.get("peer"), "worker")
+                r = run_worker(kind, v["path"], n, texts_path, tmp,
                                repeats=args.repeats, batch_size=args.predict_batch_size, max_length=args.max_length,
                                logits=(n == max(args.threads) and name in (FP32, ONNX_FP32)))
                 measured[name][n] = r
@@ -794,10 +840,14 @@ def main(argv=None):
         f"- load average before -> after each worker: {loads}.",
         "",
         *auto_lines,
-        "## Peer: Optimum (ONNX Runtime) on the same weights",
+        "## Peers on the same weights",
         "",
-        ("Measured: see the `" + PEER + "` row." if PEER in res and "texts_per_s" in res[PEER] else
-         f"No peer row. {peer_text}" + (f" Export or run failed: `{res[PEER]['error']}`." if PEER in res else "")),
+        "The Hugging Face `transformers.pipeline(\"text-classification\")` (torch fp32) on the fine-tuned model's "
+        "`save_pretrained` folder: see the `" + HF_PEER + "` row"
+        + (f" (it failed: `{res[HF_PEER]['error']}`)." if res.get(HF_PEER, {}).get("error") else "."),
+        "",
+        "Optimum (ONNX Runtime): " + ("see the `" + PEER + "` row." if PEER in res and "texts_per_s" in res[PEER] else
+         f"no row. {peer_text}" + (f" Export or run failed: `{res[PEER]['error']}`." if PEER in res else "")),
         "",
         "## Long documents (IMDB test reviews longer than the model reads at once)",
         "",
@@ -813,7 +863,7 @@ def main(argv=None):
     for name, r in res.items():
         if "texts_per_s" not in r:
             continue
-        json_rows.append(rep.row(setting, name, "peer" if name == PEER else "nlpipe",
+        json_rows.append(rep.row(setting, name, "peer" if name in (PEER, HF_PEER) else "nlpipe",
                                  {"acc": rep.num(r["accuracy"], ".4f"), "size": rep.num(r["size_ratio"], ".3f")},
                                  rep.num(r["texts_per_s"][top], ",.1f"),
                                  note=f"speed-up {r['speedup'][top]:.2f}x", short=name.split(":")[0]))

@@ -23,6 +23,7 @@ AREAS = {
     "Sentiment": ["sentiment.md"],
     "Summarization": ["summarization.md"],
     "Compression and distillation": ["compression.md", "distillation.md"],
+    "Inference": ["inference.md"],
     "Scale-out": ["scale.md"],
 }
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")

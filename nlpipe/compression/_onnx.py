@@ -11,12 +11,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import Interval, Options, check_texts, fit_context, validate_params
 from ..finetune import import_neural
-from ..inference import OnnxModel, fuse_transformer, quantize_onnx
+from ..inference import OnnxModel, quantize_onnx
 
 logger = logging.getLogger(__name__)
 
-# Encoders whose graphs ONNX Runtime's "bert" optimizer fuses (attention, skip LayerNorm, bias GELU).
-_FUSABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
 # Texts on which the exported graph is checked against the torch model (tokens and outputs).
 _CHECK_TEXTS = ["A short one.", "an example text, with punctuation; and numbers 1 2 3!", "", "ÉLAN naïve café"]
 
@@ -66,8 +64,9 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
     quantize : {None, "dynamic", "static"}, default=None
         None keeps fp32 weights. "dynamic": int8 weights, activations quantized per
         batch (usually the fastest on CPU). "static": activations too, with ranges
-        calibrated on the texts given to ``fit``; only the matrix products with
-        weights are quantized (attention scores and softmax stay float).
+        calibrated on the texts given to ``fit``; the products with weight
+        matrices and the embedding table are quantized (attention scores and
+        softmax stay float).
     per_channel : bool, default=True
         int8: one weight scale per output channel (measured on MiniLM: embedding
         cosine 0.957 with one scale per tensor, 0.992 per channel, same speed).
@@ -175,17 +174,9 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
     def _fp32(self, X):
         """``X`` exported in fp32 (a copy; checked against the torch model)."""
         neural = import_neural()
-        exported = neural.export_onnx(X.model_, X._forward, X.tokenizer_, max_length=X.max_length_)
-        graph, fused = self._fused(exported, X.model_.config)
-        onnx_model = self._runtime(graph, X, {"backend": "onnxruntime", "precision": "fp32", "fused": fused})
-        try:
-            self._check_against_torch(X, onnx_model, neural)
-        except RuntimeError:
-            if not fused:
-                raise
-            logger.warning("the fused ONNX graph departs from torch; running the graph as exported")
-            onnx_model = self._runtime(exported, X, {"backend": "onnxruntime", "precision": "fp32", "fused": {}})
-            self._check_against_torch(X, onnx_model, neural)
+        graph = neural.export_onnx(X.model_, X._forward, X.tokenizer_, max_length=X.max_length_)
+        onnx_model = self._runtime(graph, X, {"backend": "onnxruntime", "precision": "fp32"})
+        self._check_against_torch(X, onnx_model, neural)
         exported = _copy_without_model(X)
         exported.model_, exported.tokenizer_, exported.device_ = onnx_model, onnx_model.tokenizer, "cpu"
         exported.compression_ = [*getattr(X, "compression_", []), {"step": type(self).__name__, **self.get_params()}]
@@ -194,14 +185,6 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
     def _runtime(self, graph, X, info):
         return OnnxModel(graph, X.tokenizer_.backend_tokenizer.to_str(), pad_id=X.tokenizer_.pad_token_id,
                          n_threads=self.n_threads, optimization=self.optimization, info=info)
-
-    @staticmethod
-    def _fused(graph, config):
-        """``graph`` with ONNX Runtime's transformer fusions, for the BERT-like encoders they are written for."""
-        if getattr(config, "model_type", None) not in _FUSABLE:
-            return graph, {}
-        return fuse_transformer(graph, model_type="bert", num_heads=config.num_attention_heads,
-                                hidden_size=config.hidden_size)
 
     def _quantized(self, X, exported):
         """``exported`` (fp32) with this step's quantization applied to its graph (a new copy when it has one)."""

@@ -15,6 +15,6 @@ True
 
 from ._cpu import cpu_features
 from ._onnx import OnnxModel, import_onnxruntime
-from ._quantize import fuse_transformer, quantize_onnx
+from ._quantize import quantize_onnx
 
-__all__ = ["OnnxModel", "cpu_features", "fuse_transformer", "import_onnxruntime", "quantize_onnx"]
+__all__ = ["OnnxModel", "cpu_features", "import_onnxruntime", "quantize_onnx"]
