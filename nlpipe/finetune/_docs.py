@@ -130,8 +130,8 @@ def shared_parameters(estimator_class):
     >>> from nlpipe import TransformerClassifier
     >>> "learning_rate : float, default=5e-5" in TransformerClassifier.__doc__
     True
-    >>> list(inspect.signature(TransformerClassifier).parameters)[:6]
-    ['model', 'class_weight', 'pooling', 'head_init', 'max_length', 'batch_size']
+    >>> list(inspect.signature(TransformerClassifier).parameters)[:8]
+    ['model', 'class_weight', 'pooling', 'head_init', 'long_texts', 'doc_stride', 'max_length', 'batch_size']
     >>> TransformerClassifier(epochs=1).get_params()["epochs"]
     1
     """
