@@ -34,7 +34,7 @@ BENCHMARKS = {
     "compression": ["--refit-epochs", "2"],
     "distillation": ["--student-transfer", "20000", "--student-epochs", "1"],
     "inference": [],  # torch / ONNX Runtime variants, long documents (~23 min, ~10 cached); exit 0 on a miss
-    "serve": [],  # nlpipe serve vs a per-request FastAPI endpoint (and BentoML) on loopback (~15-25 min)
+    "serve": [],  # nlpipe serve vs a per-request FastAPI endpoint (and BentoML) on loopback (~25-35 min)
     "fuzz": ["--seconds", "60", "--seed", "0"],
     "scale": [],
     "quick": [],  # fixed-seed accuracy and prediction fingerprints (~1-5 min); not in the README report

@@ -128,6 +128,26 @@ def check_generation_qa_smollm2(out, folder):
     assert out.count("  -> ") == 10
 
 
+def check_serve_client(out, folder):
+    assert re.search(r"^nlpipe serve sentiment\.nlpipe --port \d+: ready after \d+\.\d s$", out, re.MULTILINE), out
+    rows = table(out, "| text | POST /predict | POST /predict_proba |")
+    assert [r[1] for r in rows] == ["pos", "neg", "pos"]
+    for row in rows:
+        proba = dict(part.split(": ") for part in row[2].split(", "))
+        assert set(proba) == {"neg", "pos"} and sum(map(float, proba.values())) == pytest.approx(1, abs=2e-3)
+        assert max(proba, key=lambda c: float(proba[c])) == row[1]  # predict_proba agrees with predict
+    errors = {r[0]: (r[1], r[2]) for r in table(out, "| request | status | answer |")}
+    status, error = errors["POST /predict, body not JSON"]
+    assert status == "400" and "not valid JSON" in error
+    status, error = errors['POST /predict {"texts": "one string"}']
+    assert status == "422" and "must be a list" in error
+    status, error = errors["POST /predict, 300 texts"]
+    assert status == "413" and "at most 256" in error
+    assert errors["GET /nowhere"][0] == "404"
+    assert "still serving after the bad requests: True" in out
+    assert "graceful shutdown logged: True" in out
+
+
 # example -> (modules it needs beyond nlpipe's core, output check)
 CHECKS = {
     "quickstart.py": ((), check_quickstart),
@@ -139,6 +159,7 @@ CHECKS = {
     "compress_and_report.py": (("torch", "transformers", "matplotlib"), check_compress_and_report),
     "compare_baselines.py": (("spacy",), check_compare_baselines),
     "generation_qa_smollm2.py": (("torch", "transformers"), check_generation_qa_smollm2),
+    "serve_client.py": (("fastapi", "uvicorn", "prometheus_client", "httpx"), check_serve_client),
 }
 
 
