@@ -103,6 +103,7 @@ def test_labels_keep_their_type(svm):
     (json.dumps({"texts": ["x"] * 17}).encode(), 413, "17 texts in one request; at most 16"),
     (json.dumps({"texts": ["ok", "y" * 501]}).encode(), 413, "texts[1] has 501 characters"),
     (b"\xff\xfe\x00garbage", 400, "not valid JSON"),
+    (b"[" * 20_000 + b"]" * 20_000, 400, "not valid JSON"),  # nested past the recursion limit
 ])
 def test_bad_requests_get_4xx_json_and_the_server_keeps_serving(server, body, status, message):
     with httpx.Client(base_url=server, timeout=30) as client:
@@ -111,6 +112,21 @@ def test_bad_requests_get_4xx_json_and_the_server_keeps_serving(server, body, st
         error = response.json()["error"]
         assert message in error and "Traceback" not in response.text
         assert client.post("/predict", json={"texts": ["still serving"]}).status_code == 200
+
+
+def test_bodies_must_be_json_and_not_larger_than_the_limits_need(server):
+    with httpx.Client(base_url=server, timeout=30) as client:
+        plain = client.post("/predict", content=b'{"texts": ["a"]}', headers={"Content-Type": "text/plain"})
+        assert plain.status_code == 415 and "application/json" in plain.json()["error"]
+        form = client.post("/predict", data={"texts": "a"})
+        assert form.status_code == 415
+        huge = client.post("/predict", content=b'{"texts": ["' + b"x" * 1_000_000 + b'"]}',
+                           headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413 and "larger than" in huge.json()["error"]  # refused before parsing
+        get = client.get("/predict")
+        assert get.status_code == 405 and "GET is not allowed" in get.json()["error"]
+        ok = client.post("/predict", json={"texts": ["still serving"]}, headers={"Content-Type": "application/json; charset=utf-8"})
+        assert ok.status_code == 200
 
 
 def test_concurrent_clients_get_exactly_their_own_answers(server, svm):

@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import json
 import logging
 import time
 
@@ -99,8 +100,9 @@ def make_app(estimator, *, max_batch_size=32, max_latency_ms=10.0, max_queue=409
     (body ``{"texts": [...]}``; question answering ``{"pairs": [{"question", "context"}]}``);
     ``GET /healthz`` and ``/livez`` (the process is up), ``/readyz`` (model loaded and
     warmed), ``/metadata``, ``/metrics`` (Prometheus), ``/docs`` (OpenAPI) and ``/`` (a
-    page to try the model). Bad requests get a 4xx JSON ``{"error": ...}``; a full queue
-    a 503 with ``Retry-After``.
+    page to try the model). Bodies must be JSON (415 otherwise) and are read up to what
+    ``max_texts`` texts of ``max_text_chars`` characters need (413 beyond, before parsing).
+    Bad requests get a 4xx JSON ``{"error": ...}``; a full queue a 503 with ``Retry-After``.
 
     Parameters
     ----------
@@ -142,6 +144,8 @@ def make_app(estimator, *, max_batch_size=32, max_latency_ms=10.0, max_queue=409
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
     qa = _is_qa(estimator)
+    # Enough for max_texts texts of max_text_chars characters (4 bytes each in UTF-8, or 6 as JSON escapes).
+    max_body = max_texts * (6 * max_text_chars + 64) + 1024
     methods = [m for m in METHODS if hasattr(estimator, m)]
     if not methods:
         raise TypeError(f"{type(estimator).__name__} has none of {sorted(METHODS)}: nothing to serve.")
@@ -207,8 +211,17 @@ def make_app(estimator, *, max_batch_size=32, max_latency_ms=10.0, max_queue=409
 
         async def endpoint(request: fastapi.Request):
             start = time.perf_counter()
+            # JSON only: a plain-text or form POST from another site's page would skip the browser's CORS
+            # preflight and spend this server's CPU.
+            if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+                return error(415, "send the body as JSON (Content-Type: application/json)", path)
+            raw = bytearray()
+            async for chunk in request.stream():  # read at most max_body bytes, whatever Content-Length says
+                raw += chunk
+                if len(raw) > max_body:
+                    return error(413, f"the body is larger than {max_body:,} bytes", path)
             try:
-                body = await request.json()
+                body = json.loads(raw)
             except Exception as exc:  # noqa: BLE001 - any undecodable body is the client's
                 return error(400, f"the body is not valid JSON ({type(exc).__name__})", path)
             try:
@@ -265,6 +278,10 @@ def make_app(estimator, *, max_batch_size=32, max_latency_ms=10.0, max_queue=409
     @app.exception_handler(404)
     async def not_found(request, exc):
         return JSONResponse({"error": f"no endpoint {request.url.path}; see /docs"}, status_code=404)
+
+    @app.exception_handler(405)
+    async def wrong_method(request, exc):
+        return JSONResponse({"error": f"{request.method} is not allowed on {request.url.path}"}, status_code=405)
 
     app.state.batcher = batcher
     app.state.metadata = metadata
