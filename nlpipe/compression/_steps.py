@@ -220,7 +220,8 @@ class Quantizer(_CompressionStep):
         features = _auto.cpu_features()
         models = {}
         for dtype in _auto.candidates(family, features):
-            models[dtype] = self._apply(X, family, dtype, exported=models.get("onnx-float32"))
+            # fp32 is the fitted model itself: timing and scoring it changes nothing, so no copy is made
+            models[dtype] = X if dtype == "float32" else self._apply(X, family, dtype, exported=models.get("onnx-float32"))
         self.dtype_, rows = _auto.choose(_auto.measure(models, texts, labels), self.tolerance)
         self.reason_ = _auto.describe(self.dtype_, rows, self.tolerance, len(texts), labelled=labels is not None)
         self.candidates_ = rows + [{"dtype": d, "why": why} for d, why in _auto.skipped(family, features)]

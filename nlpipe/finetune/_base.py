@@ -138,8 +138,9 @@ class TransformerEstimator(BaseTextEstimator):
         texts = check_texts(X)
         windows = self._windows()
         if isinstance(self.model_, OnnxModel):  # exported (nlpipe.compression.OnnxExporter): no torch from here on
-            n_special = len(self.model_.encode([""], self.max_length_)[0][0])
-            stride = None if windows is None else _stride(windows[1], self.max_length_, n_special)
+            stride = None
+            if windows is not None:  # the special tokens of an empty text: what each window spends on them
+                stride = _stride(windows[1], self.max_length_, len(self.model_.encode([""], self.max_length_)[0][0]))
             ids, owners = self.model_.encode(texts, self.max_length_, stride=stride)
             out = self.model_.run(ids, batch_size=self.batch_size, verbose=self.verbose, desc=desc)
             return out if windows is None else _pool_windows(out, owners, len(texts), windows[0])
