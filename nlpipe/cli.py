@@ -77,21 +77,15 @@ def _column(frame, col, path, *, text):
     return values.tolist()
 
 
-def _load_model(path):
-    import joblib
-
+def _load_model(path, trust_pickle=False):
+    from ._persist import read_model
     from .base import BaseTextEstimator
 
     path = Path(path)
-    if not path.is_file():
-        raise CLIError(f"model file {str(path)!r} does not exist")
     try:
-        if path.suffix == ".nlpipe":
-            from ._persist import load
-
-            model = load(path)
-        else:
-            model = joblib.load(path)
+        model = read_model(path, trust_pickle=trust_pickle)
+    except FileNotFoundError:
+        raise CLIError(f"model file {str(path)!r} does not exist") from None
     except Exception as exc:  # any loading failure is a bad file for the user
         raise CLIError(f"cannot load model {str(path)!r}: {exc}") from None
     if not isinstance(model, BaseTextEstimator):
@@ -122,7 +116,7 @@ def cmd_fit(args):
 
 
 def cmd_predict(args):
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.trust_pickle)
     frame = _read_table(args.data)
     X = _column(frame, args.text_col, args.data, text=True)
     out = frame.copy()
@@ -224,13 +218,18 @@ def build_parser():
     p = sub.add_parser("fit", help="fit a model on a data file and save it (.nlpipe: safe format; else joblib)")
     p.add_argument("--model", required=True, choices=sorted(MODELS))
     data_args(p)
-    p.add_argument("--out", required=True, help="where to write the fitted model: .nlpipe (safe, never runs code on load) or .joblib")
+    p.add_argument("--out", required=True, help="where to write the fitted model: .nlpipe (the safe format: share this one; loading it never "
+                        "runs code from the file) or .joblib (a pickle: loading it runs code, so only for yourself; "
+                        "'nlpipe predict' then needs --trust-pickle)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter, repeatable")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="predict with a saved model")
-    p.add_argument("--model", required=True, help="a model saved by 'nlpipe fit'")
+    p.add_argument("--model", required=True, help="a model saved by 'nlpipe fit --out model.nlpipe'")
     data_args(p, label=False)
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="UNSAFE: also load a .joblib/.pkl model, which runs code from the file when loaded; "
+                        "only for files you made yourself")
     p.add_argument("--out", help="write a CSV here (default: print to stdout)")
     p.add_argument("--proba", action="store_true", help="add one probability column per class")
     p.set_defaults(func=cmd_predict)

@@ -29,7 +29,7 @@ def test_fit_predict_cv(sms_csv, tmp_path, capsys):
     assert est.C == 0.5 and est.probability is True
     out = tmp_path / "pred.csv"
     assert main(["predict", "--model", str(model), "--data", str(sms_csv), "--text-col", "message",
-                 "--out", str(out), "--proba"]) == 0
+                 "--out", str(out), "--proba", "--trust-pickle"]) == 0
     pred = pd.read_csv(out)
     assert {"prediction", "proba_ham", "proba_spam"} <= set(pred.columns) and len(pred) == 600
     assert (pred.prediction == pred.label).mean() > 0.9
@@ -44,7 +44,8 @@ def test_predict_to_stdout(sms_csv, tmp_path, capsys, suffix):
     model = tmp_path / f"nb{suffix}"
     main(["fit", "--model", "tfidf-nb", "--data", str(sms_csv), "--text-col", "message", "--out", str(model)])
     capsys.readouterr()
-    assert main(["predict", "--model", str(model), "--data", str(sms_csv), "--text-col", "message"]) == 0
+    trust = ["--trust-pickle"] if suffix == ".joblib" else []
+    assert main(["predict", "--model", str(model), "--data", str(sms_csv), "--text-col", "message", *trust]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith(",prediction") and len(lines) == 601
     if suffix == ".nlpipe":  # the safe format is what was written, not a pickle
@@ -77,8 +78,9 @@ def _bad_files(tmp_path):
         (["fit", "--model", "tfidf-svm", "--data", "{d}/ok.csv", "--out", "{d}/m", "--param", "nope=1"], "Invalid parameter"),
         (["fit", "--model", "tfidf-svm", "--data", "{d}/ok.csv", "--out", "{d}/m", "--param", "C"], "NAME=VALUE"),
         (["predict", "--model", "{d}/missing.joblib", "--data", "{d}/ok.csv"], "does not exist"),
-        (["predict", "--model", "{d}/garbage.joblib", "--data", "{d}/ok.csv"], "cannot load model"),
-        (["predict", "--model", "{d}/dict.joblib", "--data", "{d}/ok.csv"], "not hold an nlpipe model"),
+        (["predict", "--model", "{d}/garbage.joblib", "--data", "{d}/ok.csv", "--trust-pickle"], "cannot load model"),
+        (["predict", "--model", "{d}/dict.joblib", "--data", "{d}/ok.csv", "--trust-pickle"], "not hold an nlpipe model"),
+        (["predict", "--model", "{d}/dict.joblib", "--data", "{d}/ok.csv"], "pass --trust-pickle"),
         (["predict", "--model", "{d}/garbage.nlpipe", "--data", "{d}/ok.csv"], "not an nlpipe file"),
         (["cv", "--data", "{d}/ok.csv", "--label-col", "nope"], "column 'nope' not found"),
     ],
@@ -90,6 +92,32 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, needle):
     assert code == 2
     assert err.startswith("nlpipe: error:") and needle in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+class _Evil:
+    """A pickle that creates a folder when loaded: what any code run by joblib.load could do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.makedirs, (self.marker,)
+
+
+def test_predict_never_unpickles_without_trust_pickle(tmp_path, capsys):
+    _bad_files(tmp_path)
+    marker = tmp_path / "code-ran"
+    joblib.dump(_Evil(str(marker)), tmp_path / "evil.joblib")
+    code = main(["predict", "--model", str(tmp_path / "evil.joblib"), "--data", str(tmp_path / "ok.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "runs code from the file" in err and "--trust-pickle" in err
+    assert not marker.exists()
+    # The flag is the user's explicit choice: then the pickle is loaded, and its code runs.
+    code = main(["predict", "--model", str(tmp_path / "evil.joblib"), "--data", str(tmp_path / "ok.csv"),
+                 "--trust-pickle"])
+    assert code == 2 and marker.exists()
 
 
 def test_console_script_and_demo(tmp_path):

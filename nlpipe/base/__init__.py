@@ -3,13 +3,15 @@
 Everything here is light (numpy, scikit-learn) and imported by every task module. The
 constraint classes and ``validate_params`` live in ``_constraints.py``, the input checks in
 ``_validation.py``, ``BaseTextEstimator`` and ``fit_context`` in ``_estimator.py``,
-the shared method-parameter descriptions (``parameter_docs``) in ``_docs.py``.
+the shared method-parameter descriptions (``parameter_docs``) in ``_docs.py``, the size limit
+that state rebuilt from a loaded file is checked against (``load_limit``) in ``_limits.py``.
 """
 
 from ._constraints import Constraint, HasMethods, Interval, NgramRange, Options, validate_params
 from ._docs import parameter_docs
 from ._estimator import BaseTextEstimator, fit_context, inherit_params
 from ._extras import import_optional
+from ._limits import DEFAULT_MAX_LOAD_BYTES, check_load_size, load_limit
 from ._validation import (
     check_classification_targets,
     check_references,
@@ -26,6 +28,7 @@ __all__ = [
     "NgramRange",
     "Options",
     "check_classification_targets",
+    "check_load_size",
     "check_references",
     "check_regression_targets",
     "check_texts",
@@ -33,6 +36,7 @@ __all__ = [
     "import_optional",
     "inherit_params",
     "label_lists_to_indicator",
+    "load_limit",
     "parameter_docs",
     "validate_params",
 ]

@@ -367,12 +367,25 @@ def sparse_decode(tensors, names):
     """Inverse of :func:`sparse_encode` for the matrices ``names``."""
     import numpy as np
 
+    from ..base import check_load_size
+
     out = dict(tensors)
     for name in names:
-        shape = tuple(out.pop(f"{name}.shape").tolist())
-        mask = np.unpackbits(out.pop(f"{name}.mask").numpy())[: int(np.prod(shape))].astype(bool)
-        values = out.pop(f"{name}.values")
-        dense = torch.zeros(int(np.prod(shape)), dtype=values.dtype)
+        try:
+            shape, bits, values = out.pop(f"{name}.shape"), out.pop(f"{name}.mask"), out.pop(f"{name}.values")
+        except KeyError:
+            raise ValueError(f"Stored weights lack the sparse parts of {name!r}.") from None
+        # The shape is read from the file: it must agree with the mask's length before anything is allocated.
+        shape = tuple(int(d) for d in shape.tolist())
+        size = int(np.prod(shape, dtype=np.int64)) if all(d >= 0 for d in shape) else -1
+        if bits.dtype != torch.uint8 or not 8 * bits.numel() - 8 < size <= 8 * bits.numel():
+            raise ValueError(f"Stored sparse matrix {name!r} has shape {shape}, which its mask does not cover.")
+        check_load_size(size * values.element_size(), f"sparse matrix {name!r}")
+        mask = np.unpackbits(bits.numpy())[:size].astype(bool)
+        if int(mask.sum()) != values.numel():
+            raise ValueError(f"Stored sparse matrix {name!r} has {values.numel()} values for {int(mask.sum())} "
+                             "non-zeros.")
+        dense = torch.zeros(size, dtype=values.dtype)
         dense[torch.from_numpy(mask)] = values
         out[name] = dense.reshape(shape)
     return out

@@ -1,5 +1,7 @@
 """Models and tokenizers <-> plain bytes, so pickles hold no CUDA tensor and no live handle."""
 
+import contextlib
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -98,11 +100,28 @@ def folder_to_files(save):
         return {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
 
 
-def files_to_folder(files, tmp):
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
+_MAX_FILES = 64
+
+
+@contextlib.contextmanager
+def files_in_temp_folder(files):
+    """Write ``{name: bytes}`` into a fresh private temporary folder and yield its path.
+
+    The names come from a pickle or a loaded file, so they are checked: plain file names
+    only (no folder, no leading dot), at most 64 files. The folder is removed on exit.
+    """
+    if not isinstance(files, dict) or len(files) > _MAX_FILES:
+        raise ValueError(f"Stored files must be a mapping of at most {_MAX_FILES} names to bytes.")
     for name, data in files.items():
-        if "/" in name or "\\" in name or name.startswith("."):
-            raise ValueError(f"Refusing to write suspicious file name {name!r} from a pickle.")
-        (Path(tmp) / name).write_bytes(data)
+        if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or ".." in name:
+            raise ValueError(f"Refusing to write suspicious file name {name!r} from stored state.")
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"Stored file {name!r} must be bytes, got {type(data).__name__}.")
+    with tempfile.TemporaryDirectory(prefix="nlpipe-state-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        yield tmp
 
 
 def _pruned_structure(model):
@@ -204,6 +223,56 @@ _TASK_CLASSES = {
 }
 
 
+_PACKED_KEYS = {"config", "tokenizer", "weights", "generation_config", "quantized", "int8_embeddings", "structure",
+                "sparse", "dtype"}
+
+
+def _check_packed(packed):
+    """The shape of :func:`pack`'s output, checked field by field: it may come from a hostile file."""
+    if not isinstance(packed, dict) or not {"config", "tokenizer", "weights"} <= set(packed):
+        raise ValueError("Stored model state must hold config, tokenizer and weights.")
+    unknown = set(packed) - _PACKED_KEYS
+    if unknown:
+        raise ValueError(f"Stored model state has unknown fields {sorted(unknown)}.")
+    if not isinstance(packed["weights"], (bytes, bytearray)):
+        raise TypeError("Stored weights must be safetensors bytes.")
+    for key in ("quantized", "int8_embeddings", "sparse"):
+        value = packed.get(key, [])
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"Stored {key} must be a list of module names.")
+    if packed.get("dtype", "float16") not in ("float16", "bfloat16"):
+        raise ValueError(f"Stored dtype must be float16 or bfloat16, got {packed['dtype']!r}.")
+    structure = packed.get("structure", {})
+    if not isinstance(structure, dict) or not all(
+            isinstance(v, dict) and set(v) == {"heads", "neurons"}
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in v.values()) for v in structure.values()):
+        raise TypeError("Stored structure must map layer names to {'heads': int, 'neurons': int}.")
+
+
+def _check_model_size(cls, config, dtype):
+    """Refuse a config that describes a model larger than the load limit, before allocating it."""
+    from ..base import check_load_size
+
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        meta = cls.from_config(config)
+    n_params = sum(p.numel() for p in meta.parameters()) + sum(b.numel() for b in meta.buffers())
+    check_load_size(n_params * (2 if dtype else 4), f"the stored {type(meta).__name__} ({n_params:,} values)")
+
+
+def _check_structure(model, sizes):
+    """Pruned layer sizes may only shrink the layers the config builds."""
+    from ._compress import structure
+
+    full = structure(model)
+    for name, size in sizes.items():
+        if name not in full:
+            raise ValueError(f"Stored structure names layer {name!r}, which the model does not have.")
+        for key in ("heads", "neurons"):
+            if not 0 <= size[key] <= full[name][key]:
+                raise ValueError(f"Stored structure gives {name!r} {size[key]} {key}; the model has "
+                                 f"{full[name][key]}.")
+
+
 def unpack(packed, task):
     """Rebuild ``(model, tokenizer)`` from :func:`pack`'s output, on CPU.
 
@@ -239,15 +308,16 @@ def unpack(packed, task):
     True
     """
     import transformers
-    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+    from transformers import AutoConfig, AutoTokenizer
 
-    with tempfile.TemporaryDirectory() as tmp:
-        files_to_folder(packed["config"], tmp)
-        config = AutoConfig.from_pretrained(tmp)
-    with tempfile.TemporaryDirectory() as tmp:
-        files_to_folder(packed["tokenizer"], tmp)
-        tokenizer = AutoTokenizer.from_pretrained(tmp)
+    _check_packed(packed)
+    # Remote code is never run for a stored config or tokenizer (an auto_map in it is refused).
+    with files_in_temp_folder(packed["config"]) as tmp:
+        config = AutoConfig.from_pretrained(tmp, trust_remote_code=False)
+    with files_in_temp_folder(packed["tokenizer"]) as tmp:
+        tokenizer = AutoTokenizer.from_pretrained(tmp, trust_remote_code=False)
     cls = getattr(transformers, _TASK_CLASSES[task])
+    _check_model_size(cls, config, packed.get("dtype"))
     # Built for real on CPU (not on the meta device): non-persistent buffers such as
     # BERT's position_ids are not in the state dict and must be initialised by the module.
     model = cls.from_config(config)
@@ -256,6 +326,7 @@ def unpack(packed, task):
     if "structure" in packed:
         from ._compress import reshape_like
 
+        _check_structure(model, packed["structure"])
         reshape_like(model, packed["structure"])
     quantized = packed.get("quantized", [])
     embeddings = packed.get("int8_embeddings", [])
@@ -273,8 +344,9 @@ def unpack(packed, task):
 
         restore_quantized(model, quantized, sparse_decode(load(packed["weights"]), packed.get("sparse", ())))
     if "generation_config" in packed:
-        with tempfile.TemporaryDirectory() as tmp:
-            files_to_folder(packed["generation_config"], tmp)
+        from transformers import GenerationConfig
+
+        with files_in_temp_folder(packed["generation_config"]) as tmp:
             model.generation_config = GenerationConfig.from_pretrained(tmp)
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token  # as when it was loaded for fitting

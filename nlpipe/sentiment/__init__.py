@@ -7,15 +7,18 @@ scored and the compound scores are averaged), thresholds learned from labelled
 data, and surface-cue features to stack with TF-IDF.
 """
 
-from ._classifier import SentimentClassifier, mark_negation
+from ._classifier import SentimentClassifier
 from ._intensity import IntensityClassifier, IntensityRegressor
 from ._lexicon import LexiconFeatures, LexiconSentiment
+from ._preprocess import NegationMarker, SocialTextNormalizer, mark_negation
 
 __all__ = [
     "IntensityClassifier",
     "IntensityRegressor",
     "LexiconFeatures",
     "LexiconSentiment",
+    "NegationMarker",
     "SentimentClassifier",
+    "SocialTextNormalizer",
     "mark_negation",
 ]

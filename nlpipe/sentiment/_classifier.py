@@ -1,53 +1,13 @@
 """Sentiment classification with sentiment-specific features: negation marking and lexicon scores."""
 
 import numbers
-import re
 
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts, fit_context, parameter_docs
-from ._lexicon import LexiconFeatures, _analyzer
-
-_NEGATION_SCOPE_END = re.compile(r"^[.:;!?,]+$")
-_TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]+")
-
-
-def mark_negation(text):
-    """Lowercase ``text`` and prefix ``NOT_`` to words after a negation, up to the next punctuation.
-
-    The classic negation handling for bag-of-words sentiment (Das & Chen, 2001;
-    Pang et al., 2002): "not good" and "good" become different features.
-
-    Parameters
-    ----------
-    text : str
-        A text.
-
-    Returns
-    -------
-    marked : str
-        Space-joined tokens.
-
-    Examples
-    --------
-    >>> from nlpipe.sentiment import mark_negation
-    >>> mark_negation("It was not good at all. Great ending!")
-    'it was not NOT_good NOT_at NOT_all . great ending !'
-    """
-    _, negations = _analyzer()
-    out, negated = [], False
-    for tok in _TOKEN.findall(text.lower()):
-        if _NEGATION_SCOPE_END.match(tok):
-            negated = False
-            out.append(tok)
-        elif negated:
-            out.append("NOT_" + tok)
-        else:
-            out.append(tok)
-            negated = tok in negations or tok.endswith("n't")
-    return " ".join(out)
-
+from ._lexicon import LexiconFeatures
+from ._preprocess import NegationMarker
 
 class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
     """Sentiment classification: negation-marked n-grams stacked with lexicon scores, under a linear SVM.
@@ -115,7 +75,7 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         if self.analyzer == "char":
             words = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
         else:
-            words = TfidfVectorizer(preprocessor=mark_negation, token_pattern=r"\S+", ngram_range=(1, 2),
+            words = TfidfVectorizer(preprocessor=NegationMarker(), token_pattern=r"\S+", ngram_range=(1, 2),
                                     sublinear_tf=True, min_df=2)
         parts = [("words", words)]
         if self.lexicon is not None:

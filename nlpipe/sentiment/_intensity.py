@@ -1,7 +1,6 @@
 """Feeling intensity: a regressor in [0, 1] and ordinal levels on top of it."""
 
 import numbers
-import re
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -20,15 +19,7 @@ from ..base import (
     parameter_docs,
 )
 from ._lexicon import LexiconFeatures, _fit_thresholds, _ThresholdClassifier
-
-
-_MENTION = re.compile(r"@\w+")
-_URL = re.compile(r"https?://\S+|www\.\S+")
-
-
-def _normalize_social(text):
-    """Lower-case, and map every @mention and URL to one placeholder each."""
-    return _URL.sub("http", _MENTION.sub("@user", text)).lower()
+from ._preprocess import SocialTextNormalizer
 
 
 class IntensityRegressor(RegressorMixin, BaseTextEstimator):
@@ -101,10 +92,10 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         from sklearn.preprocessing import StandardScaler
 
         parts = [("word", TfidfVectorizer(ngram_range=self.word_ngram_range, sublinear_tf=True,
-                                          preprocessor=_normalize_social))]
+                                          preprocessor=SocialTextNormalizer()))]
         if self.char_ngram_range is not None:
             parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range,
-                                                  sublinear_tf=True, min_df=2, preprocessor=_normalize_social)))
+                                                  sublinear_tf=True, min_df=2, preprocessor=SocialTextNormalizer())))
         if self.lexicon is not None:
             parts.append(("lexicon", make_pipeline(LexiconFeatures(lexicon=self.lexicon), StandardScaler())))
         return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))

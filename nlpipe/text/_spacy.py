@@ -3,6 +3,8 @@
 import functools
 import logging
 import numbers
+import re
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import TransformerMixin
@@ -34,6 +36,21 @@ def import_spacy():
     return import_optional("spacy", extra="spacy", what="SpacyTokenizer and sentence splitting")
 
 
+_PIPELINE_NAME = re.compile(r"blank:[a-z]{2,3}|[A-Za-z][A-Za-z0-9_]{0,99}")
+
+
+def _is_pipeline_package(name):
+    """Whether ``name`` is an installed spaCy pipeline package (its folder has meta.json), found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return any((Path(folder) / "meta.json").is_file() for folder in locations)
+
+
 @functools.lru_cache(maxsize=8)
 def load_spacy(model):
     """Load (once per process) a spaCy pipeline by package name or ``"blank:<lang>"``.
@@ -48,6 +65,14 @@ def load_spacy(model):
     nlp : spacy.language.Language
         The pipeline, without components a tokenizer never needs.
     """
+    if not isinstance(model, str) or not _PIPELINE_NAME.fullmatch(model) or not (
+            model.startswith("blank:") or _is_pipeline_package(model)):
+        # Not a path: a pipeline folder (or any installed package) named by a loaded file would be read or imported.
+        raise ValueError(
+            f"spaCy pipeline {model!r} is not installed as a spaCy pipeline package (a folder path is not "
+            f"accepted). Install its package "
+            f"(e.g. pip install {str(model).replace('_', '-')}) or use 'blank:en', which needs no download."
+        )
     spacy = import_spacy()
     if model.startswith("blank:"):
         lang = model.split(":", 1)[1]
