@@ -34,6 +34,7 @@ a two-row ``imdb/train.csv``, set through ``NLPIPE_DATA``):
 (['A joy to watch.', 'Dull and long.'], ['pos', 'neg'])
 """
 
+import html
 import os
 from importlib import resources
 from pathlib import Path
@@ -142,7 +143,9 @@ def _as_output(frame, as_frame, text_col, target_col):
 def load_sms_spam(*, split=None, as_frame=False):
     """Load the bundled SMS Spam Collection (5,574 messages, ham/spam).
 
-    Terms: "free for all purposes"; please cite Almeida et al. (2011),
+    HTML entities of the corpus' web source are decoded (``&lt;#&gt;``, the
+    source's stand-in for a number, reads ``<#>``). Terms: "free for all
+    purposes"; please cite Almeida et al. (2011),
     *Contributions to the Study of SMS Spam Filtering: New Collection and
     Results*, DocEng'11. Ships with nlpipe; needs no ``data_home``.
 
@@ -175,6 +178,8 @@ def load_sms_spam(*, split=None, as_frame=False):
         raise ValueError(f"split={split!r} is not one of None, 'train', 'test'.")
     with resources.files("nlpipe").joinpath("data/sms_spam.csv.gz").open("rb") as fh:
         frame = pd.read_csv(fh, compression="gzip", keep_default_na=False)
+    # The corpus keeps the HTML entities of its web source ("&lt;#&gt;" stands for a number, "&amp;" for "&").
+    frame["text"] = frame["text"].map(html.unescape)
     if split is not None:
         frame = frame[frame["split"] == split].reset_index(drop=True)
     return _as_output(frame, as_frame, "text", "label")
