@@ -151,6 +151,12 @@ _SELECTION_DOC = """\
 """
 
 
+def _content_sentences(texts, spacy_model):
+    """Per text, its sentences that hold a letter or digit: a summary never picks "<#> ." or "!!!"."""
+    return [[(s, tok) for s, tok in doc if any(ch.isalnum() for ch in s)]
+            for doc in iter_sentences(texts, spacy_model)]
+
+
 def _selection_params(cls):
     return inherit_params(cls, docs={"    %SELECTION%\n": _SELECTION_DOC})
 
@@ -243,11 +249,12 @@ class _SentenceSelector(SummarizerMixin, BaseTextEstimator):
         Returns
         -------
         summaries : list of str
-            One summary per document, its sentences in document order ("" for an empty document).
+            One summary per document, its sentences in document order ("" for an empty document, or
+            one without a sentence that holds a letter or digit).
         """
         check_is_fitted(self, "tfidf_")
         texts = check_texts(X)
-        return self._summaries(list(iter_sentences(texts, self.spacy_model)))
+        return self._summaries(_content_sentences(texts, self.spacy_model))
 
 
 @_selection_params
@@ -318,7 +325,7 @@ class ExtractiveSummarizer(_SentenceSelector):
         """
         self._validate_params()
         texts = check_texts(X)
-        self._fit_idf(list(iter_sentences(texts, self.spacy_model)))
+        self._fit_idf(_content_sentences(texts, self.spacy_model))
         self.n_documents_ = len(texts)
         return self
 
@@ -512,7 +519,7 @@ class SupervisedExtractiveSummarizer(_SentenceSelector):
         self._validate_params()
         texts = check_texts(X)
         refs = check_references(y, len(texts))
-        docs = list(iter_sentences(texts, self.spacy_model))
+        docs = _content_sentences(texts, self.spacy_model)
         self._fit_idf(docs)
         rows, labels = [], []
         for doc, ref, S in zip(docs, refs, self._matrices(docs)):  # S is None for an empty document
