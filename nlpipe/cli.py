@@ -183,7 +183,8 @@ def cmd_serve(args):
         raise CLIError(f"--max-latency-ms must be >= 0, got {args.max_latency_ms}")
     serve(args.model, host=args.host, port=args.port, workers=args.workers, trust_pickle=args.trust_pickle,
           max_batch_size=args.max_batch_size, max_latency_ms=args.max_latency_ms, max_queue=args.max_queue,
-          max_texts=args.max_texts, max_text_chars=args.max_text_chars)
+          max_texts=args.max_texts, max_text_chars=args.max_text_chars, log_level=args.log_level,
+          access_log=not args.no_access_log)
     return 0
 
 
@@ -258,6 +259,10 @@ def build_parser():
     p.add_argument("--trust-pickle", action="store_true",
                    help="UNSAFE: also load .joblib/.pkl files, which run code from the file when loaded; "
                         "only for files you made yourself")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug", "trace"],
+                   help="server log level (default: info)")
+    p.add_argument("--no-access-log", action="store_true",
+                   help="no log line per request (less work at high request rates)")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -153,6 +153,42 @@ def test_concurrent_clients_get_exactly_their_own_answers(server, svm):
     assert "nlpipe_queue_depth" in metrics and "nlpipe_request_seconds_bucket" in metrics
 
 
+class _Counting:
+    """A model that records the size of every call."""
+
+    classes_ = np.array(["a", "b"])
+
+    def __init__(self):
+        self.calls = []
+
+    def get_params(self, deep=False):
+        return {}
+
+    def predict(self, X):
+        self.calls.append(len(X))
+        time.sleep(0.05)  # long enough for a burst of requests to arrive while it runs
+        return np.array(["a"] * len(X))
+
+
+def test_a_lone_request_never_waits_for_a_batch_and_a_crowd_is_batched():
+    model = _Counting()
+    # A latency budget of a minute: a lone request that waited for its batch to fill would time out.
+    with running(make_app(model, max_batch_size=64, max_latency_ms=60_000, warm_up=False)) as url:
+        with httpx.Client(base_url=url, timeout=20) as client:
+            for _ in range(3):  # one client, one request at a time
+                assert client.post("/predict", json={"texts": ["x"]}).json() == {"predictions": ["a"]}
+        assert model.calls == [1, 1, 1]
+
+        async def crowd():
+            async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+                return await asyncio.gather(*(client.post("/predict", json={"texts": [f"t{i}"]}) for i in range(40)))
+
+        answers = asyncio.run(crowd())
+    assert all(a.status_code == 200 for a in answers)
+    # The first request of the crowd runs at once; the others arrive while it runs and are batched.
+    assert sum(model.calls[3:]) == 40 and len(model.calls[3:]) < 10, model.calls
+
+
 class _Picky:
     """A model that fails on one poisoned text: only the request that holds it may fail."""
 
@@ -238,7 +274,8 @@ def test_the_command_serves_a_saved_model_and_shuts_down_gracefully(svm, tmp_pat
     path = nlpipe.save(svm, tmp_path / "svm.nlpipe")
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "nlpipe.cli", "serve", str(path), "--port", str(port),
-                             "--max-latency-ms", "5"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--max-latency-ms", "5", "--no-access-log"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -261,23 +298,41 @@ def test_the_command_serves_a_saved_model_and_shuts_down_gracefully(svm, tmp_pat
     # uvicorn finishes, then re-raises the SIGTERM it caught, so the exit status says what stopped it.
     assert proc.returncode in (0, -signal.SIGTERM), out
     assert "Application shutdown complete" in out and "Traceback" not in out
+    assert '"POST /predict' not in out  # --no-access-log: no line per request
     refused = subprocess.run([sys.executable, "-m", "nlpipe.cli", "serve", str(tmp_path / "svm.joblib")],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--trust-pickle" in refused.stderr
 
 
+class _Gated(_Picky):
+    """A model whose calls wait for the test to open the gate."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+
+    def predict(self, texts):
+        assert self.gate.wait(timeout=60)
+        return np.array(["a"] * len(texts))
+
+
 def test_graceful_shutdown_finishes_in_flight_requests():
-    app = make_app(_Slow(), max_batch_size=4, max_latency_ms=0, warm_up=False)
+    model = _Gated()
+    app = make_app(model, max_batch_size=4, max_latency_ms=0, warm_up=False)
     results = []
 
     with running(app) as url:
         def call():
-            results.append(httpx.post(f"{url}/predict", json={"texts": ["x"]}, timeout=30).status_code)
+            results.append(httpx.post(f"{url}/predict", json={"texts": ["x"]}, timeout=60).status_code)
 
         clients = [threading.Thread(target=call) for _ in range(6)]
         for thread in clients:
             thread.start()
-        time.sleep(0.1)  # in flight: the first batch runs, the rest wait in the queue
+        deadline = time.monotonic() + 30
+        # All in flight before the server is told to stop: the first request runs (held at the gate), five wait.
+        while "nlpipe_queue_depth 5.0" not in httpx.get(f"{url}/metrics", timeout=30).text:
+            assert time.monotonic() < deadline, "the requests never reached the queue"
+            time.sleep(0.01)
+        threading.Timer(0.3, model.gate.set).start()  # opens once the server is already shutting down
     for thread in clients:
         thread.join(timeout=30)
     assert results == [200] * 6

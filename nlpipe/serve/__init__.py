@@ -81,7 +81,8 @@ def _app_from_environment():
     return make_app(model, model_sha256=digest, **config)
 
 
-def serve(model, *, host="127.0.0.1", port=8000, workers=1, trust_pickle=False, log_level="info", **limits):
+def serve(model, *, host="127.0.0.1", port=8000, workers=1, trust_pickle=False, log_level="info", access_log=True,
+          **limits):
     """Load the model file and serve it until interrupted (Ctrl-C / SIGTERM finish in-flight requests).
 
     Parameters
@@ -98,6 +99,8 @@ def serve(model, *, host="127.0.0.1", port=8000, workers=1, trust_pickle=False, 
         Allow pickle/joblib files (unsafe, see :func:`load_model`).
     log_level : str, default="info"
         uvicorn's log level.
+    access_log : bool, default=True
+        Log one line per request (uvicorn's access log); off saves work at high request rates.
     **limits : dict
         ``max_batch_size``, ``max_latency_ms``, ... of :func:`make_app`.
 
@@ -110,7 +113,8 @@ def serve(model, *, host="127.0.0.1", port=8000, workers=1, trust_pickle=False, 
     FileNotFoundError: [Errno 2] No such file or directory: 'missing.nlpipe'
     """
     uvicorn = import_optional("uvicorn", extra="serve", what="nlpipe serve")
-    common = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 30}
+    common = {"host": host, "port": port, "log_level": log_level, "access_log": access_log,
+              "timeout_graceful_shutdown": 30}
     if workers > 1:
         load_model(model, trust_pickle=trust_pickle)  # fail here, once, rather than in every worker
         os.environ[_CONFIG_ENV] = json.dumps({"model": os.fspath(model), "trust_pickle": trust_pickle, **limits})

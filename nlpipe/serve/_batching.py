@@ -36,9 +36,11 @@ class MicroBatcher:
     """Gathers the items of concurrent requests into batches for one model-calling thread.
 
     A batch is the requests for one method, oldest first, until ``max_batch_size``
-    items or ``max_batch_chars`` characters (a token budget's stand-in), and is run
-    when it is full or when its oldest request has waited ``max_latency_ms``. Under
-    load the model is always busy and batches fill while the previous one runs.
+    items or ``max_batch_chars`` characters (a token budget's stand-in). It is run at
+    once when the server has no company (the last batch held one request and none
+    arrived while it ran: a lone client never waits for a batch that will not come),
+    and otherwise when it is full or its oldest request has waited ``max_latency_ms``.
+    Under load the model is always busy and batches fill while the previous one runs.
     A failing batch is re-run request by request, so one bad request fails alone.
 
     Parameters
@@ -69,6 +71,9 @@ class MicroBatcher:
         self._wake = None
         self._task = None
         self._closing = False
+        self._busy = False  # a model call is running
+        self._arrived_while_busy = False
+        self._company = False  # the last batch held several requests, or requests came while it ran
         # One thread: the model's own kernels use the cores (torch / ONNX Runtime intra-op threads).
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlpipe-model")
 
@@ -94,6 +99,7 @@ class MicroBatcher:
         job = _Job(method, items, asyncio.get_running_loop().create_future(), time.monotonic())
         self._queues[method].append(job)
         self.pending += len(items)
+        self._arrived_while_busy |= self._busy
         self._wake.set()
         return await job.future
 
@@ -130,7 +136,7 @@ class MicroBatcher:
                 await self._wake.wait()
                 continue
             wait = queue[0].enqueued + self.max_latency - time.monotonic()
-            if wait > 0 and not self._full(queue) and not self._closing:
+            if wait > 0 and self._company and not self._full(queue) and not self._closing:
                 self._wake.clear()
                 try:  # a new request may fill the batch before the budget runs out
                     await asyncio.wait_for(self._wake.wait(), timeout=wait)
@@ -139,7 +145,12 @@ class MicroBatcher:
                 continue
             jobs = self._take(queue)
             self.pending -= sum(len(job.items) for job in jobs)
-            results = await loop.run_in_executor(self._executor, self._run, jobs)
+            self._busy, self._arrived_while_busy = True, False
+            try:
+                results = await loop.run_in_executor(self._executor, self._run, jobs)
+            finally:
+                self._busy = False
+            self._company = len(jobs) > 1 or self._arrived_while_busy
             for job, (ok, value) in zip(jobs, results):
                 if not job.future.done():  # the client may have gone away
                     if ok:
