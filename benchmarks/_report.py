@@ -58,11 +58,28 @@ def row(setting, system, role, scores=None, speed=None, note="", group=None, sho
 
 
 def command(script, argv=None):
-    """The command line of a benchmark run, as ``python benchmarks/<script> <args>``."""
+    """The command line of a benchmark run, as ``python benchmarks/<script> <args>`` (no ``--data-home``)."""
     import sys
 
     args = sys.argv[1:] if argv is None else list(argv)
-    return " ".join(["python", f"benchmarks/{Path(script).name}", *args])
+    return " ".join(["python", f"benchmarks/{Path(script).name}", *without_data_home(args)])
+
+
+def without_data_home(args):
+    """``args`` without ``--data-home DIR``: the folder is the machine's, the data sets in it are named by the script.
+
+    A recorded command then reads its data from wherever the reader keeps it (``$NLPIPE_DATA``, else
+    ``~/nlpipe_data``: ``nlpipe.datasets.get_data_home``).
+    """
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--data-home":
+            skip = True
+        elif not arg.startswith("--data-home="):
+            out.append(arg)
+    return out
 
 
 def write_json(md_path, area, rows, command):
@@ -532,7 +549,10 @@ AREA_BY_KEY = {a.key: a for a in AREAS}
 
 # ----------------------------------------------------------------------------- collecting
 def default_data_home():
-    return Path(os.environ.get("NLPIPE_DATA", ROOT.parent / "shared" / "data"))
+    """The data folder: ``$NLPIPE_DATA``, else ``~/nlpipe_data`` (its README.md, if any, has reference figures)."""
+    from nlpipe.datasets import get_data_home
+
+    return get_data_home()
 
 
 def read_sources(results=RESULTS, data_home=None):
@@ -710,7 +730,9 @@ def build(results=RESULTS, out=None, data_home=None, areas=None):
         "runs every benchmark first). Each nlpipe figure (role **nlpipe**) stands beside the peer measured in "
         "the same run (role *peer*) and beside published or data-README figures (role *reference*: other "
         "hardware, other splits or the full test sets, so only indicative). Speeds are from 2 shared CPU cores; "
-        "only ratios within one run are meaningful. Footer: where each number was read.",
+        "only ratios within one run are meaningful. Footer: where each number was read. The scripts read their "
+        "data sets from the data folder (`--data-home`, else `$NLPIPE_DATA`, else `~/nlpipe_data`; what goes "
+        "there and where to get it: `docs/datasets.md`), so the commands below name none.",
         "",
     ]
     provenance = []
@@ -751,7 +773,8 @@ def build(results=RESULTS, out=None, data_home=None, areas=None):
         "its .md. Where the JSON is missing, or the .md was rewritten by a run that wrote none, `report` parses the "
         "Markdown tables of the .md (`benchmarks/_report.py`: cells looked up by column header and row label; "
         "`scale.py` writes no JSON, so its tables are always parsed). Reference figures are read from the text "
-        "of the results files, which cite them, or from the data README (`../shared/data/README.md`); nothing "
+        "of the results files, which cite them, or from a README.md in the data folder (`$NLPIPE_DATA/README.md`; "
+        "without one, those rows are left out); nothing "
         "here is typed by hand. Other results: [fuzz.md](" + link + "fuzz.md) (no peer, no speed).",
     ]
     missing = [m for _, prov in provenance for m in prov["missing_references"]]

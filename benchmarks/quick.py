@@ -20,7 +20,7 @@ of CPU (the .md prints its flags).
 
 Usage::
 
-    python benchmarks/quick.py --data-home ../shared/data [--out benchmarks/results/quick.md]
+    python benchmarks/quick.py [--out benchmarks/results/quick.md]
 
 Writes ``--out`` (default ``benchmarks/results/quick.md``) and the .json next to it.
 """
@@ -51,6 +51,18 @@ THREADS = 2
 # /proc/cpuinfo flags that decide which CPU kernels torch (fp32 GEMM, fbgemm int8) runs
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
              "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def minilm_path():
@@ -110,7 +122,8 @@ def timed(fn):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding the data sets (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--n-train", type=int, default=400, help="SST-2 training sentences (drawn with seed 0)")
     parser.add_argument("--n-dev", type=int, default=300, help="first N SST-2 dev sentences")
     parser.add_argument("--student-layers", type=int, default=2)
@@ -176,7 +189,7 @@ def main(argv=None):
     total_min = (time.perf_counter() - t_start) / 60
     cpu_model, flags = cpu_info()
     defaults = parser.parse_args([])
-    cmd = "python benchmarks/quick.py --data-home ../shared/data"
+    cmd = "python benchmarks/quick.py"
     for k in ("n_train", "n_dev", "student_layers"):
         if getattr(args, k) != getattr(defaults, k):
             cmd += f" --{k.replace('_', '-')} {getattr(args, k)}"
@@ -237,7 +250,7 @@ def main(argv=None):
     out.write_text(text, encoding="utf-8")
     payload = {
         "area": "quick",
-        "command": " ".join(["python", "benchmarks/quick.py", *(sys.argv[1:] if argv is None else argv)]),
+        "command": _report().command(__file__, argv),
         "markdown": out.name,
         "markdown_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "settings": config,

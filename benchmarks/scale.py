@@ -10,7 +10,7 @@ Ratios come from the same run (2 shared cores: wall-clock numbers are noisy, the
 
 Usage::
 
-    python benchmarks/scale.py --data-home ../shared/data [--n-docs N]
+    python benchmarks/scale.py [--n-docs N]
 
 Writes ``benchmarks/results/scale.md``.
 """
@@ -84,7 +84,8 @@ def measured(fn):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding the data sets (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--n-docs", type=int, default=None, help="N random posts and 2N reviews (smoke runs)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "scale.md"))
     args = parser.parse_args(argv)

@@ -29,8 +29,8 @@ alive and answer ``/predict`` correctly. Every loop is bounded in count and in t
 
 Usage::
 
-    python benchmarks/serve.py --data-home ../shared/data [--out benchmarks/results/serve.md]
-    python benchmarks/serve.py --data-home ../shared/data --quick     # tiny backbone, few requests, temp --out
+    python benchmarks/serve.py [--out benchmarks/results/serve.md]
+    python benchmarks/serve.py --quick   # tiny backbone, few requests, temp --out
 
 The load generator shares the machine's cores with the server: on 2 cores the numbers are a lower bound of what
 the server alone would do, and the same for every server compared.
@@ -61,9 +61,21 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 HOST = "127.0.0.1"
-CMD_DEFAULT = "python benchmarks/serve.py --data-home ../shared/data"
+CMD_DEFAULT = "python benchmarks/serve.py"
 BENTOML_VENV = "~/.cache/nlpipe-bench/bentoml-venv"
 ONE_THREAD = "nlpipe serve, OMP_NUM_THREADS=1"  # a diagnostic row: the same CLI with one torch thread
+
+
+def _report():
+    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
+    import importlib.util
+
+    if "_nlpipe_bench_report" in sys.modules:
+        return sys.modules["_nlpipe_bench_report"]
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def minilm_path():
@@ -671,7 +683,8 @@ def find_bentoml_python(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"))
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding the data sets (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--out", default=None, help="results .md (default benchmarks/results/serve.md; "
                                                     "--quick: a temporary folder)")
     parser.add_argument("--quick", action="store_true",
@@ -711,7 +724,7 @@ def main(argv=None):
 
     import nlpipe
     from nlpipe import TfidfSVMClassifier, TransformerClassifier
-    from nlpipe.datasets import load_sst2
+    from nlpipe.datasets import get_data_home, load_sst2
     from nlpipe.inference import cpu_features
 
     defaults = parser.parse_args([])
@@ -725,7 +738,7 @@ def main(argv=None):
         args.out = (str(Path(tempfile.mkdtemp(prefix="nlpipe-serve-quick-")) / "serve.md") if args.quick
                     else str(Path(__file__).parent / "results" / "serve.md"))
     out = Path(args.out).resolve()
-    args.data_home = str(Path(args.data_home).resolve())
+    args.data_home = str(get_data_home(args.data_home).resolve())
     t_start, load_start = time.perf_counter(), load()
     features = cpu_features()
     if args.quick and args.model is None:
@@ -823,7 +836,8 @@ def main(argv=None):
 
     # ------------------------------------------------------------------ write
     total_min = (time.perf_counter() - t_start) / 60
-    cmd = "python benchmarks/serve.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    cmd = shlex.join(["python", "benchmarks/serve.py",
+                      *_report().without_data_home(sys.argv[1:] if argv is None else argv)])
     niced = f" under `nice -n {os.nice(0)}`" if os.nice(0) > 0 else ""
     flags = " ".join(features["flags"]) or "unknown"
     kinds = [ONE_THREAD if k == "one" else k for k in ("nlpipe serve", "one", "per-request FastAPI", "BentoML")

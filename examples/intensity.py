@@ -9,14 +9,15 @@ into ordinal levels (low < moderate < high, the intensity in thirds).
 
 Run::
 
-    python examples/intensity.py --data-home ../shared/data   # EmoInt-2017 train -> dev, under a minute
-    python examples/intensity.py --smoke                      # hand-written tweets, seconds
+    python examples/intensity.py           # EmoInt-2017 train -> dev, under a minute
+    python examples/intensity.py --smoke   # hand-written tweets, seconds
 
-Full mode reads ``<data-home>/emoint2017/{train,dev}.csv`` (default ``$NLPIPE_DATA`` or ``../shared/data``).
+Full mode reads ``emoint2017/{train,dev}.csv`` in the data folder: ``--data-home``, else
+``nlpipe.datasets.get_data_home()``, i.e. ``$NLPIPE_DATA``, else ``~/nlpipe_data`` (docs/datasets.md
+says where to get the files).
 """
 
 import argparse
-import os
 import sys
 
 import numpy as np
@@ -65,15 +66,14 @@ def to_levels(intensity):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="hand-written tweets; finishes in seconds")
-    parser.add_argument("--data-home", default=os.environ.get("NLPIPE_DATA", "../shared/data"),
-                        help="folder holding emoint2017/ (default: $NLPIPE_DATA or ../shared/data)")
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding emoint2017/ (default: $NLPIPE_DATA, else ~/nlpipe_data)")
     args = parser.parse_args(argv)
 
     try:
         train, dev = load_data(args)
     except FileNotFoundError as exc:
-        print(f"EmoInt-2017 not found ({exc}). Pass --data-home with the folder that holds "
-              "emoint2017/train.csv, or run with --smoke.", file=sys.stderr)
+        print(f"{exc}\nOr pass --data-home, or run with --smoke.", file=sys.stderr)
         return 1
 
     models = {

@@ -1,8 +1,10 @@
 """Data loaders: the bundled SMS Spam Collection, and benchmark sets read from ``data_home``.
 
 Nothing here downloads. The benchmark sets are read from a folder laid out as
-``<data_home>/<dataset>/<file>`` (the layout of nlpipe's shared benchmark data);
-``data_home`` is the argument, else the ``NLPIPE_DATA`` environment variable.
+``<data_home>/<dataset>/<file>``: ``data_home`` is the argument, else the
+``NLPIPE_DATA`` environment variable, else ``~/nlpipe_data`` (see
+:func:`get_data_home`). The documentation's "Data sets" page (``docs/datasets.md``)
+says where to get each set and which files, columns and keys the loaders read.
 
 Every ``load_*`` function returns ``(X, y)`` -- ``X`` a list of str, ``y`` a
 numpy array -- or, with ``as_frame=True``, the whole table as a
@@ -62,19 +64,21 @@ _CITATION_SMS = (
 def get_data_home(data_home=None):
     """Return the folder benchmark data sets are read from.
 
+    The folder is, in order: ``data_home`` when given, else the ``NLPIPE_DATA``
+    environment variable when it is set and not empty, else ``~/nlpipe_data``
+    (as scikit-learn's ``get_data_home`` falls back to ``~/scikit_learn_data``).
+    ``~`` is expanded. The folder is neither created nor required to exist:
+    nlpipe never downloads or writes there, and a loader whose file is missing
+    says which file it looked for.
+
     Parameters
     ----------
     data_home : str or path-like, default=None
-        The folder; when None, the ``NLPIPE_DATA`` environment variable.
+        The folder; when None, ``NLPIPE_DATA``, else ``~/nlpipe_data``.
 
     Returns
     -------
     data_home : pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        If neither is set, or the folder does not exist.
 
     Examples
     --------
@@ -89,22 +93,30 @@ def get_data_home(data_home=None):
     >>> given == from_env == Path(home)
     True
     >>> with mock.patch.dict(os.environ, {"NLPIPE_DATA": ""}):
-    ...     get_data_home()  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: No data folder given: pass data_home=... or set the NLPIPE_DATA environment variable ...
+    ...     get_data_home() == Path.home() / "nlpipe_data"
+    True
     """
-    if data_home is None:
-        data_home = os.environ.get("NLPIPE_DATA")
-        if not data_home:
-            raise FileNotFoundError(
-                "No data folder given: pass data_home=... or set the NLPIPE_DATA environment "
-                "variable to the folder that holds the data sets (e.g. NLPIPE_DATA=../shared/data)."
-            )
-    path = Path(data_home).expanduser()
-    if not path.is_dir():
-        raise FileNotFoundError(f"data_home {str(path)!r} is not a folder.")
-    return path
+    return _data_home(data_home)[0]
+
+
+def _data_home(data_home):
+    """``(folder, where it came from)``: the argument, ``NLPIPE_DATA`` or the default."""
+    if data_home is not None:
+        return Path(data_home).expanduser(), "given as data_home="
+    env = os.environ.get("NLPIPE_DATA")
+    if env:
+        return Path(env).expanduser(), "set by NLPIPE_DATA"
+    return Path("~", "nlpipe_data").expanduser(), "the default, as NLPIPE_DATA is not set"
+
+
+def _missing_data_message(what, path, home, source):
+    """The error text for a data file that is not where it was looked for."""
+    folder = "" if home.is_dir() else " (that folder does not exist)"
+    return (
+        f"{what} not found: expected {str(path)!r}. The data folder is {str(home)!r}{folder}: "
+        f"{source}. Set the NLPIPE_DATA environment variable (or pass data_home=) to the folder "
+        "that holds the data sets; docs/datasets.md says where to get each one and how to lay it out."
+    )
 
 
 def _read(path):
@@ -121,13 +133,10 @@ def _read(path):
 def _load(dataset, files, split, *, data_home, as_frame, text_col="text", target_col="label"):
     if split not in files:
         raise ValueError(f"split={split!r} is not one of {sorted(files)} for {dataset}.")
-    home = get_data_home(data_home)
+    home, source = _data_home(data_home)
     path = home / dataset / files[split]
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{dataset} {split} split not found: expected {str(path)!r}. Put the file there, "
-            "or point data_home / NLPIPE_DATA at the folder that holds it."
-        )
+        raise FileNotFoundError(_missing_data_message(f"{dataset} {split} split", path, home, source))
     frame = _read(path)
     return _as_output(frame, as_frame, text_col, target_col)
 
@@ -193,7 +202,7 @@ def load_sst2(split="train", *, data_home=None, as_frame=False):
     split : {"train", "dev", "test_unlabeled"}, default="train"
         67,349 / 872 / 1,821 sentences; ``test_unlabeled`` has no labels (y is None).
     data_home : str or path-like, default=None
-        Folder holding ``sst2/``; default: ``NLPIPE_DATA``.
+        Folder holding ``sst2/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table as a DataFrame.
 
@@ -233,7 +242,7 @@ def load_20newsgroups(split="train", *, data_home=None, as_frame=False):
     split : {"train", "test"}, default="train"
         11,314 / 7,532 posts.
     data_home : str or path-like, default=None
-        Folder holding ``20newsgroups/``; default: ``NLPIPE_DATA``.
+        Folder holding ``20newsgroups/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table (``text, label, label_id, doc_id``) as a DataFrame.
 
@@ -272,7 +281,7 @@ def load_imdb(split="train", *, data_home=None, as_frame=False):
     split : {"train", "test"}, default="train"
         25,000 reviews each.
     data_home : str or path-like, default=None
-        Folder holding ``imdb/``; default: ``NLPIPE_DATA``.
+        Folder holding ``imdb/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table (``text, label, rating, file``) as a DataFrame.
 
@@ -308,7 +317,7 @@ def load_ag_news(split="train", *, data_home=None, as_frame=False):
     split : {"train", "test"}, default="train"
         ``train`` is the 10,001-row subset; ``test`` has 7,600 rows.
     data_home : str or path-like, default=None
-        Folder holding ``ag_news/``; default: ``NLPIPE_DATA``.
+        Folder holding ``ag_news/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table as a DataFrame (``test`` also has ``title``).
 
@@ -346,7 +355,7 @@ def load_emoint(split="train", *, emotion=None, data_home=None, as_frame=False):
     emotion : {"anger", "fear", "joy", "sadness"} or None, default=None
         Keep one emotion's tweets (models are usually trained per emotion).
     data_home : str or path-like, default=None
-        Folder holding ``emoint2017/``; default: ``NLPIPE_DATA``.
+        Folder holding ``emoint2017/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table (``text, intensity, emotion, id``) as a DataFrame.
 
@@ -389,7 +398,7 @@ def load_cnn_dailymail(split="dev", *, data_home=None, as_frame=False):
     split : {"dev"}, default="dev"
         The 500-article ``dev_sample``.
     data_home : str or path-like, default=None
-        Folder holding ``cnn_dailymail/``; default: ``NLPIPE_DATA``.
+        Folder holding ``cnn_dailymail/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table (with the See et al. system outputs) as a DataFrame.
 
@@ -428,7 +437,7 @@ def load_chnsenticorp(split="train", *, data_home=None, as_frame=False):
     split : {"train", "dev"}, default="train"
         9,600 / 1,200 reviews.
     data_home : str or path-like, default=None
-        Folder holding ``chnsenticorp/``; default: ``NLPIPE_DATA``.
+        Folder holding ``chnsenticorp/``; default: :func:`get_data_home`.
     as_frame : bool, default=False
         Return the whole table as a DataFrame.
 

@@ -66,14 +66,42 @@ def test_env_var_is_the_default(data_home, monkeypatch):
 
 
 def test_missing_data_errors_name_the_path(data_home, monkeypatch):
-    with pytest.raises(FileNotFoundError, match=r"expected '.*imdb/train\.csv'"):
+    with pytest.raises(FileNotFoundError, match=r"expected '.*imdb/train\.csv'.*NLPIPE_DATA"):
         datasets.load_imdb(data_home=data_home)
-    monkeypatch.delenv("NLPIPE_DATA", raising=False)
-    with pytest.raises(FileNotFoundError, match="NLPIPE_DATA"):
+    monkeypatch.setenv("NLPIPE_DATA", str(data_home / "nope"))
+    with pytest.raises(FileNotFoundError, match=r"nope/imdb/train\.csv'.*does not exist\): set by NLPIPE_DATA"):
         datasets.load_imdb()
-    with pytest.raises(FileNotFoundError, match="is not a folder"):
+    with pytest.raises(FileNotFoundError, match=r"does not exist\): given as data_home="):
         datasets.load_imdb(data_home=data_home / "nope")
     with pytest.raises(ValueError, match="split='validation'"):
         datasets.load_imdb("validation", data_home=data_home)
     with pytest.raises(ValueError, match="emotion='love'"):
         datasets.load_emoint(emotion="love", data_home=data_home)
+
+
+@pytest.mark.parametrize("env", [None, ""])
+def test_default_folder_is_nlpipe_data_in_home(tmp_path, monkeypatch, env):
+    # Neither data_home nor NLPIPE_DATA (unset or empty): ~/nlpipe_data, as scikit-learn's ~/scikit_learn_data.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if env is None:
+        monkeypatch.delenv("NLPIPE_DATA", raising=False)
+    else:
+        monkeypatch.setenv("NLPIPE_DATA", env)
+    default = tmp_path / "nlpipe_data"
+    assert datasets.get_data_home() == default
+    assert not default.exists()  # reading never creates the folder
+    with pytest.raises(FileNotFoundError) as err:
+        datasets.load_sst2("dev")
+    message = str(err.value)
+    assert repr(str(default / "sst2" / "dev.tsv")) in message and "NLPIPE_DATA is not set" in message
+    assert "Set the NLPIPE_DATA environment variable" in message
+    assert not default.exists()
+    _write(default, "sst2/dev.tsv", "text\tlabel\nfine\t1\n")
+    assert datasets.load_sst2("dev")[0] == ["fine"]
+
+
+def test_data_home_expands_the_user_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NLPIPE_DATA", "~/benchmarks")
+    assert datasets.get_data_home() == tmp_path / "benchmarks"
+    assert datasets.get_data_home("~/elsewhere") == tmp_path / "elsewhere"
