@@ -181,3 +181,21 @@ def test_single_label_targets_refuse_multilabel():
     assert kind == "single"
     with pytest.raises(ValueError, match="labels per text"):
         check_classification_targets([["a"], ["a", "b"]], 2, multilabel=False)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_length_batches_partition_the_texts_longest_first(seed):
+    from nlpipe.base import length_batches
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 300, size=int(rng.integers(1, 200)))
+    batches = length_batches(lengths, batch_size=16)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))  # every text once
+    assert all(1 <= len(b) <= 16 for b in batches)
+    ordered = lengths[flat]
+    assert (np.diff(ordered) <= 0).all()  # longest first, so each batch pads to its first text
+    # Never more padded tokens than fixed batches of 16 over the same order, counting each call's cost.
+    cost = sum(len(b) * lengths[b].max() + 64 for b in batches)
+    fixed = sum(len(c) * c.max() + 64 for c in np.split(ordered, range(16, len(ordered), 16)))
+    assert cost <= fixed

@@ -4,9 +4,11 @@ Everything here is light (numpy, scikit-learn) and imported by every task module
 constraint classes and ``validate_params`` live in ``_constraints.py``, the input checks in
 ``_validation.py``, ``BaseTextEstimator`` and ``fit_context`` in ``_estimator.py``,
 the shared method-parameter descriptions (``parameter_docs``) in ``_docs.py``, the size limit
-that state rebuilt from a loaded file is checked against (``load_limit``) in ``_limits.py``.
+that state rebuilt from a loaded file is checked against (``load_limit``) in ``_limits.py``, and the
+length-sorted inference batches (``length_batches``) in ``_batches.py``.
 """
 
+from ._batches import length_batches
 from ._constraints import Constraint, HasMethods, Interval, NgramRange, Options, validate_params
 from ._docs import parameter_docs
 from ._estimator import BaseTextEstimator, fit_context, inherit_params
@@ -36,6 +38,7 @@ __all__ = [
     "import_optional",
     "inherit_params",
     "label_lists_to_indicator",
+    "length_batches",
     "load_limit",
     "parameter_docs",
     "validate_params",

@@ -4,7 +4,7 @@ import logging
 
 import numpy as np
 
-from ..base import import_optional
+from ..base import import_optional, length_batches
 
 logger = logging.getLogger(__name__)
 
@@ -154,14 +154,14 @@ class OnnxModel:
         return ids, np.asarray(owners, dtype=np.int64)
 
     def run(self, ids, *, batch_size, verbose=0, desc="predict"):
-        """Run the graph over token ids in length-sorted batches; outputs come back in input order.
+        """Run the graph over token ids in length-sorted batches (:func:`nlpipe.base.length_batches`); outputs come back in input order.
 
         Parameters
         ----------
         ids : list of list of int
             Token ids per row (see :meth:`encode`).
         batch_size : int
-            Rows per session run.
+            Most rows per session run.
         verbose : int, default=0
             A progress bar when > 0.
         desc : str, default="predict"
@@ -176,18 +176,17 @@ class OnnxModel:
 
         session = self.session
         output = session.get_outputs()[0].name
-        order = np.argsort(-np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids)), kind="stable")
+        batches = length_batches(np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids)), batch_size)
         outputs = []
-        starts = range(0, len(order), batch_size)
-        for start in tqdm(starts, desc=desc, unit="batch", disable=not verbose, leave=False):
-            feeds = self.feeds([ids[i] for i in order[start : start + batch_size]])
+        for idx in tqdm(batches, desc=desc, unit="batch", disable=not verbose, leave=False):
+            feeds = self.feeds([ids[i] for i in idx])
             outputs.append(np.asarray(session.run([output], feeds)[0], dtype=np.float32))
         if not outputs:
             width = session.get_outputs()[0].shape[-1]
             return np.zeros((0, width if isinstance(width, int) else 0), dtype=np.float32)
         stacked = np.concatenate(outputs, axis=0)
         result = np.empty_like(stacked)
-        result[order] = stacked
+        result[np.concatenate(batches)] = stacked
         return result
 
     def feeds(self, rows):

@@ -213,8 +213,10 @@ def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id,
                   token_types=None):
     """Forward all texts in length-sorted batches; outputs come back in input order.
 
-    Sorting by length means each batch pads only to its own longest text;
-    the longest batch runs first so an out-of-memory error shows up at once.
+    Sorting by length means each batch pads only to its own longest text, and a
+    mix of short and long texts is split where that saves more padding than a model
+    call costs (:func:`nlpipe.base.length_batches`); the longest batch runs first so
+    an out-of-memory error shows up at once.
 
     Parameters
     ----------
@@ -225,7 +227,7 @@ def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id,
     forward : callable
         ``forward(model, batch) -> tensor`` with one row per text of the batch.
     batch_size : int
-        Texts per forward pass.
+        Most texts per forward pass.
     device : torch.device
         Where the batches go.
     amp_dtype : torch.dtype or None
@@ -271,13 +273,14 @@ def run_inference(model, ids, *, forward, batch_size, device, amp_dtype, pad_id,
     """
     from tqdm.auto import tqdm
 
+    from ..base import length_batches
+
     model.eval()
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    order = np.argsort(-lengths, kind="stable")
+    batches = length_batches(lengths, batch_size)
+    order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
     outputs = []
-    starts = range(0, len(order), batch_size)
-    for start in tqdm(starts, desc=desc, unit="batch", disable=not verbose, leave=False):
-        idx = order[start : start + batch_size]
+    for idx in tqdm(batches, desc=desc, unit="batch", disable=not verbose, leave=False):
         batch = collate([ids[i] for i in idx], pad_id, device, token_types=_rows(token_types, idx))
         with _autocast(device, amp_dtype):
             out = forward(model, batch)
