@@ -371,6 +371,26 @@ def _md_inference(texts):
     return rows
 
 
+def _md_serve(texts):
+    text = texts.get("serve.md")
+    if not text:
+        return []
+    tables = parse_tables(text)
+    rows = []
+    for model in ("MiniLM", "TF-IDF + SVM"):
+        t = find_table(tables, "server", "clients", "req/s", "p95 ms", heading=model)
+        for r in t.rows if t else []:
+            clients = t.cell(r, "clients")
+            if clients not in ("1", "32") or "OMP_NUM_THREADS" in r[0]:  # the diagnostic row is not a system
+                continue
+            rows.append(row(f"{model}, {clients} concurrent client{'s' * (clients != '1')} (serve run)", r[0],
+                            "nlpipe" if r[0].startswith("nlpipe") else "peer",
+                            {"p95": first(t.cell(r, "p95 ms")), "p50": first(t.cell(r, "p50 ms"))},
+                            first(t.cell(r, "req/s")), note=f"{t.cell(r, 'failed')} failed of {t.cell(r, 'requests')}",
+                            short=r[0].split(",")[0]))
+    return rows
+
+
 def _md_scale(texts):
     text = texts.get("scale.md")
     if not text:
@@ -536,6 +556,15 @@ AREAS = [
          "is the pickle size over torch fp32's. Long documents: `long_texts` truncate / mean / max on IMDB test "
          "reviews longer than the model reads at once. The peer (Optimum's ONNX Runtime model) is measured only where "
          "it installs without changing torch or transformers; where it does not, inference.md says why.", _md_inference),
+    Area("serve", "Serving: nlpipe serve against a per-request endpoint and BentoML", ("serve.md",),
+         (("p50", "p50 latency (ms)"), ("p95", "p95 latency (ms)")), "req/s", True, "p95",
+         "p95 latency (ms), lower is better",
+         "requests per second",
+         "The same saved model behind `nlpipe serve` (adaptive batching), behind a hand-written FastAPI endpoint that "
+         "calls `predict` per request (what users write today) and behind BentoML's adaptive batching, loaded by "
+         "one request at a time from 1 and 32 concurrent clients over loopback, in the same run. The load generator "
+         "shares the machine's cores with the server: read serve.md's notes on the machine load before quoting one.",
+         _md_serve),
     Area("scale", "Scale-out (serial vs loky vs Dask)", ("scale.md",),
          (("speedup", "speed-up"), ("memory", "peak memory (MiB)")), "wall time (s)", False, "memory",
          "peak memory of the process tree (MiB)", "wall time (s)",

@@ -24,6 +24,7 @@ AREAS = {
     "Summarization": ["summarization.md"],
     "Compression and distillation": ["compression.md", "distillation.md"],
     "Inference": ["inference.md"],
+    "Serving": ["serve.md"],
     "Scale-out": ["scale.md"],
 }
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
