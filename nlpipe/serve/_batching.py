@@ -2,6 +2,8 @@
 
 import asyncio
 import collections
+import ctypes
+import ctypes.util
 import dataclasses
 import logging
 import time
@@ -20,6 +22,20 @@ class _Job:
     items: list
     future: asyncio.Future
     enqueued: float
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+# A large batch leaves freed activations in the C heap; glibc keeps them, so RSS would climb to the largest batch
+# ever run. Handing them back after model calls, at most this often, keeps RSS flat for ~0.1-1 ms per trim.
+_TRIM_EVERY_S = 1.0
 
 
 def split_rows(outputs, sizes):
@@ -71,6 +87,7 @@ class MicroBatcher:
         self._wake = None
         self._task = None
         self._closing = False
+        self._trimmed = 0.0  # when freed memory was last handed back to the system
         self._busy = False  # a model call is running
         self._arrived_while_busy = False
         self._company = False  # the last batch held several requests, or requests came while it ran
@@ -174,6 +191,9 @@ class MicroBatcher:
                 results = self._run_each(method, jobs)
         if self._on_batch is not None:
             self._on_batch(len(items), time.perf_counter() - start)
+        if _TRIM is not None and time.monotonic() - self._trimmed > _TRIM_EVERY_S:
+            _TRIM(0)
+            self._trimmed = time.monotonic()
         return results
 
     def _run_each(self, method, jobs):
