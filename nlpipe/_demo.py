@@ -44,8 +44,10 @@ def _existing(folder, flag):
     return folder
 
 
-def _model_name(folder):
+def _model_name(folder, weights_file=None):
     """What a model folder holds, by name: the model a pip package packs, else the config's hub name, else the folder.
+
+    ``weights_file`` (a GGUF file in the folder) names the model where the package's summary names none.
 
     >>> _model_name("/no/such/folder")
     'folder'
@@ -64,13 +66,16 @@ def _model_name(folder):
             for dist in dists.get(package.name, []):
                 summary = metadata.metadata(dist).get("Summary") or ""  # it names the model it packs
                 hub = re.search(r"\b([\w.-]+/[\w.-]+)\b", summary)
-                return f"{hub.group(1) if hub else dist} (package {dist})"
+                name = hub.group(1) if hub else Path(weights_file).stem if weights_file else dist
+                return f"{name} (package {dist})"
             break
     try:
         name = json.loads((folder / "config.json").read_text()).get("_name_or_path", "")
     except (OSError, ValueError):
         name = ""
-    return name if re.fullmatch(r"[\w.-]+/[\w.-]+", name or "") and not Path(name).exists() else folder.name
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", name or "") and not Path(name).exists():
+        return name
+    return Path(weights_file).stem if weights_file else folder.name
 
 
 def _resolve_encoder(choice):
@@ -394,7 +399,7 @@ def _language_model(tour, args, lm):
     scores = squad(gold, answers)
     tour.table(pd.DataFrame({"question": qa["question"], "answer": [textwrap.shorten(a, 80) for a in answers],
                              "gold": [textwrap.shorten(g, 30) for g in gold]}),
-               caption=f"Zero-shot generative QA with {_model_name(folder)}: exact match {scores['exact_match']:.2f}, "
+               caption=f"Zero-shot generative QA with {_model_name(folder, (model_kwargs or {}).get('gguf_file'))}: exact match {scores['exact_match']:.2f}, "
                        f"SQuAD F1 {scores['f1']:.2f} ({qa_s:.1f} s per question; model load {loaded:.1f} s)",
                index=False)
     # Each estimator reads the model itself (a GGUF file is de-quantized on every read): transformers
