@@ -141,8 +141,8 @@ def _refuse(path, why):
     return ValueError(f"Cannot load {str(path)!r}: {why}")
 
 
-def _check_declared_sizes(path, zf, max_size, where):
-    """Refuse an archive whose members declare more bytes than ``max_size``, before inflating any.
+def _declared_size_error(zf, max_size, where):
+    """Why an archive whose members declare more than ``max_size`` bytes is refused, or None (nothing inflated yet).
 
     ``zipfile`` never returns more than a member's declared size (it stops there and checks the
     CRC), so the declared sizes bound what reading the members can allocate.
@@ -151,23 +151,24 @@ def _check_declared_sizes(path, zf, max_size, where):
     for info in zf.infolist():
         total += info.file_size
         if total > max_size:
-            raise _refuse(path, f"{where} declares {total:,} bytes or more once decompressed (member "
-                                f"{info.filename!r}), over max_size={max_size:,}: a decompression bomb, or a "
-                                "larger model than expected. For a file you trust, pass load(path, max_size=...).")
+            return (f"{where} declares {total:,} bytes or more once decompressed (member {info.filename!r}), over "
+                    f"max_size={max_size:,}: a decompression bomb, or a larger model than expected. For a file you "
+                    "trust, pass load(path, max_size=...).")
+    return None
 
 
 def _read(path, max_size):
     try:
         with zipfile.ZipFile(path) as zf:
-            _check_declared_sizes(path, zf, max_size, "the archive")
+            too_big = _declared_size_error(zf, max_size, "the archive")
             names = set(zf.namelist())
-            members = {n: zf.read(n) for n in (_MANIFEST, _PAYLOAD) if n in names}
-    except ValueError:
-        raise
+            members = {} if too_big else {n: zf.read(n) for n in (_MANIFEST, _PAYLOAD) if n in names}
     except Exception as exc:  # noqa: BLE001 - any failure to read untrusted bytes means a bad file
         # zipfile raises BadZipFile, EOFError, OSError, NotImplementedError, zlib.error, RuntimeError...
         # depending on which header the damage hit (found by benchmarks/fuzz.py).
         raise _refuse(path, f"not an nlpipe file, or a damaged one ({type(exc).__name__}: {exc}).") from None
+    if too_big:
+        raise _refuse(path, too_big)
     if len(members) != 2:
         raise _refuse(path, f"not an nlpipe file (the archive has no {_MANIFEST} and {_PAYLOAD}).")
     manifest_bytes, payload = members[_MANIFEST], members[_PAYLOAD]
@@ -327,14 +328,13 @@ def _audit(path, payload, max_size, trusted):
     allowed = _allowed_classes() | trusted
     try:
         zf = zipfile.ZipFile(io.BytesIO(payload))
-        _check_declared_sizes(path, zf, max_size, "the estimator data")
-        schema = json.loads(zf.read("schema.json"))
-    except ValueError as exc:
-        if str(exc).startswith("Cannot load"):
-            raise
+        too_big = _declared_size_error(zf, max_size, "the estimator data")
+        schema = None if too_big else json.loads(zf.read("schema.json"))
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, KeyError, ValueError, RecursionError...: all a bad file
         raise _refuse(path, f"its estimator data is malformed ({type(exc).__name__}: {exc}).") from None
-    except Exception as exc:  # noqa: BLE001 - BadZipFile, KeyError, RecursionError...: all a bad file
-        raise _refuse(path, f"its estimator data is malformed ({type(exc).__name__}: {exc}).") from None
+    if too_big:
+        zf.close()
+        raise _refuse(path, too_big)
     needed = set()
     with zf:
         for node in _nodes(schema):
