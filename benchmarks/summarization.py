@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 
 # benchmarks/transformers.py would shadow the `transformers` package: drop this folder from the path.
+from _common import report as _report  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -131,18 +132,6 @@ def algorithm_seconds(X, method):
         summarizer(PlaintextParser.from_string(x, tokenizer).document, 3)
     theirs_seconds = time.perf_counter() - t0
     return split_seconds, ours_seconds, theirs_seconds, ours
-
-
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rouge_nums(rep, s):

