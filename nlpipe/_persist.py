@@ -18,6 +18,7 @@ read the payload's schema before skops builds anything; the state given to allow
 checked again where it is rebuilt (sizes against ``max_size``, files only in private temp folders).
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -231,6 +232,7 @@ _DATA_CLASSES = ("nlpipe.inference.OnnxModel", "nlpipe.sentiment.NegationMarker"
                  "nlpipe.sentiment.SocialTextNormalizer")
 
 
+@functools.lru_cache(maxsize=1)
 def _allowed_classes():
     """``{(module, qualname)}`` of nlpipe's estimators (as the contract suite finds them) and data classes."""
     import importlib
@@ -249,7 +251,7 @@ def _allowed_classes():
         module, _, name = dotted.rpartition(".")
         cls = getattr(importlib.import_module(module), name)
         found.add((cls.__module__, cls.__qualname__))
-    return found
+    return frozenset(found)
 
 
 def _resolve_trusted(trusted):

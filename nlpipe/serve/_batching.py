@@ -3,7 +3,6 @@
 import asyncio
 import collections
 import ctypes
-import ctypes.util
 import dataclasses
 import logging
 import time
@@ -26,8 +25,8 @@ class _Job:
 
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    try:  # the process's own symbols: no library search (find_library runs ldconfig) at import
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):
         return None
 
