@@ -48,10 +48,15 @@ _LAZY = {
     "Translator": "nlpipe.generation",
     "ExtractiveQuestionAnswerer": "nlpipe.question_answering",
     "GenerativeQuestionAnswerer": "nlpipe.question_answering",
+    "BM25Retriever": "nlpipe.retrieval",
+    "DenseRetriever": "nlpipe.retrieval",
+    "HybridRetriever": "nlpipe.retrieval",
+    "PassageChunker": "nlpipe.retrieval",
+    "RetrievalQA": "nlpipe.retrieval",
     "save": "nlpipe._persist",
     "load": "nlpipe._persist",
 }
-_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "finetune", "generation", "metrics", "neural", "question_answering", "sentiment", "summarization", "testing", "text"}
+_SUBMODULES = {"base", "classification", "cli", "compression", "datasets", "exceptions", "finetune", "generation", "metrics", "neural", "question_answering", "retrieval", "sentiment", "summarization", "testing", "text"}
 
 __all__ = sorted([*_LAZY, "datasets", "exceptions", "metrics", "text", "__version__"])
 
