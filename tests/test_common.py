@@ -23,6 +23,12 @@ ESTIMATORS = _public_estimators()
 def _instance(cls, **params):
     """A fast-to-fit instance: transformer estimators get the tiny local backbone."""
     defaults = cls().get_params()
+    if "encoder" in defaults:  # dense retrieval: the tiny backbone as encoder
+        params = {"encoder": _instance(nlpipe.TransformerEmbedder), "verbose": 0, **params}
+    if "dense" in defaults:
+        params = {"dense": _instance(nlpipe.DenseRetriever), "verbose": 0, **params}
+    if "reader" in defaults:
+        params = {"reader": _instance(nlpipe.ExtractiveQuestionAnswerer, epochs=0), "verbose": 0, **params}
     if "device" in defaults:  # every neural estimator (or neural backend) has one
         from nlpipe.testing import make_tiny_backbone
 
@@ -56,6 +62,10 @@ PARAM_GRIDS = {
     "Translator": {"num_beams": [1, 2]},
     "ExtractiveQuestionAnswerer": {"max_answer_length": [2, 8]},
     "GenerativeQuestionAnswerer": {"num_beams": [1, 2]},
+    "BM25Retriever": {"k1": [0.9, 1.5], "b": [0.5, 0.75]},
+    "DenseRetriever": {"k": [1, 2]},
+    "HybridRetriever": {"fusion": ["rrf", "blend"], "weight": [0.3, 0.7]},
+    "RetrievalQA": {"n_passages": [1, 2]},
 }
 
 # Non-default configurations that must keep the contract as well.
@@ -75,6 +85,12 @@ EXTRA_CONFIGS = [
     _instance(nlpipe.TextGenerator, model=_tiny_causal_lm(), do_sample=True, top_p=0.9),
     _instance(nlpipe.Translator, model=_tiny_causal_lm(), source_lang="English", target_lang="German", num_beams=1),
     _instance(nlpipe.ExtractiveQuestionAnswerer, max_length=24, doc_stride=8, allow_no_answer=True),
+    _instance(nlpipe.DenseRetriever, index="hnsw", ef_search=16),
+    nlpipe.BM25Retriever(stop_words=None, k=3, verbose=0),
+    _instance(nlpipe.HybridRetriever, fusion="blend", weight=0.3, depth=4),
+    nlpipe.PassageChunker(unit="sentences", size=4, overlap=1),
+    _instance(nlpipe.RetrievalQA, retriever=_instance(nlpipe.DenseRetriever), chunker=nlpipe.PassageChunker(size=5,
+              overlap=1), n_passages=2),
 ]
 
 

@@ -60,6 +60,7 @@ class PassageChunker(TransformerMixin, BaseTextEstimator):
     True
     """
 
+    _nlpipe_task = "chunking"
     _parameter_constraints = {
         "unit": [Options(["words", "sentences"])],
         "size": [Interval(numbers.Integral, 1, None)],
