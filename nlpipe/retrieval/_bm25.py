@@ -210,8 +210,11 @@ class BM25Retriever(BaseRetriever):
             if len(indptr) != n_docs + 1 or len(data) != len(indices):
                 raise ValueError("term_counts_: the arrays do not describe one row per document.")
             check_load_size(len(indices) * 12 + n_docs * 8, "term_counts_")
-            matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_docs, len(words)))
-            matrix.check_format(full_check=True)  # ValueError on indices out of range, unsorted pointers
+            try:
+                matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_docs, len(words)))
+                matrix.check_format(full_check=True)  # indices out of range, pointers that go back
+            except ValueError as exc:
+                raise ValueError(f"term_counts_: {exc}") from None
             if (matrix.data <= 0).any():
                 raise ValueError("term_counts_: counts must be positive.")
             state["vocabulary_"], state["term_counts_"] = vocabulary, matrix

@@ -64,9 +64,14 @@ def check_ids(values, *, name="ids"):
     if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
         out = np.asarray(values, dtype=np.int64)
     else:
+        first = isinstance(values[0], str) if values else True
         for i, v in enumerate(values):
-            if not isinstance(v, str):
-                raise TypeError(f"{name}[{i}] is {type(v).__name__} ({v!r:.40}); ids must be all int or all str.")
+            if not isinstance(v, str) or not first:
+                kind = "int" if isinstance(v, numbers.Integral) and not isinstance(v, bool) else type(v).__name__
+                if kind == "int" and not first:
+                    continue
+                raise TypeError(f"{name}[{i}] is {type(v).__name__} ({v!r:.40}) but {name}[0] is "
+                                f"{type(values[0]).__name__}; ids must be all int or all str.")
         out = np.empty(len(values), dtype=object)
         out[:] = values
     _check_unique(out, name)

@@ -158,8 +158,9 @@ class DenseRetriever(BaseRetriever):
             encoder = TransformerEmbedder(verbose=0)
         else:
             encoder = clone(self.encoder)
-        if "verbose" in encoder.get_params():  # this retriever's bar counts the whole corpus
-            encoder.set_params(verbose=0)
+        verbose = encoder.get_params(deep=False).get("verbose")
+        if isinstance(verbose, numbers.Integral) and not isinstance(verbose, bool) and verbose > 0:
+            encoder.set_params(verbose=0)  # nlpipe's encoders: this retriever's bar counts the whole corpus
         self.encoder_ = encoder.fit(texts)
         E = self._embed(texts, "embed documents")
         self.n_features_ = int(E.shape[1])
