@@ -1,4 +1,4 @@
-"""The ``nlpipe`` command: demo, fit, predict, cv, serve.
+"""The ``nlpipe`` command: demo, fit, predict, cv, serve, ask.
 
 Bad input (missing file or column, empty file, non-text column, bad parameter)
 exits with status 2 and one ``nlpipe: error: ...`` line, never a traceback.
@@ -188,6 +188,100 @@ def cmd_serve(args):
     return 0
 
 
+_DOC_SUFFIXES = (".txt", ".md", ".rst")
+
+
+def _read_folder(folder):
+    """``(ids, texts)`` of the text files under ``folder`` (ids: paths relative to it), sorted by path."""
+    paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in _DOC_SUFFIXES)
+    if not paths:
+        raise CLIError(f"{str(folder)!r} holds no {', '.join(_DOC_SUFFIXES)} files to index")
+    ids, texts = [], []
+    for path in paths:
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CLIError(f"{str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        ids.append(path.relative_to(folder).as_posix())
+    return ids, texts
+
+
+def _build_index(args):
+    """A RetrievalQA (with --reader) or a retriever over the folder's files, cut into passages."""
+    import pandas as pd
+
+    from .classification import TransformerEmbedder
+    from .question_answering import ExtractiveQuestionAnswerer
+    from .retrieval import BM25Retriever, DenseRetriever, HybridRetriever, PassageChunker, RetrievalQA
+
+    if args.retriever != "bm25" and not args.encoder:
+        raise CLIError(f"--retriever {args.retriever} needs --encoder (a local encoder folder)")
+    verbose = 0 if args.quiet else 1
+    bm25 = BM25Retriever(verbose=verbose)
+    dense = DenseRetriever(encoder=TransformerEmbedder(model=args.encoder), verbose=verbose) if args.encoder else None
+    retriever = {"bm25": bm25, "dense": dense, "hybrid": HybridRetriever(sparse=bm25, dense=dense, verbose=verbose)
+                 if dense is not None else None}[args.retriever]
+    ids, texts = _read_folder(args.source)
+    chunker = PassageChunker(size=args.size, overlap=args.overlap)
+    documents = pd.DataFrame({"text": texts, "id": ids})
+    t0 = time.perf_counter()
+    if args.reader:
+        model = RetrievalQA(retriever=retriever, reader=ExtractiveQuestionAnswerer(model=args.reader, verbose=verbose),
+                            chunker=chunker, n_passages=args.passages, verbose=verbose).fit(documents)
+        n = model.retriever_.n_documents_
+    else:
+        model = retriever.fit(chunker.fit_transform(documents))
+        n = model.n_documents_
+    print(f"indexed {len(ids):,} files as {n:,} passages in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return model
+
+
+def cmd_ask(args):
+    import json
+
+    from .retrieval import BaseRetriever, RetrievalQA
+
+    if args.passages < 1 or args.size < 1 or not 0 <= args.overlap < args.size:
+        raise CLIError("--passages and --size must be at least 1, and 0 <= --overlap < --size")
+    source = Path(args.source)
+    if source.is_dir():
+        model = _build_index(args)
+        if args.save:
+            from ._persist import save
+
+            save(model, args.save)
+            print(f"saved the index to {args.save}", file=sys.stderr)
+    elif source.is_file():
+        model = _load_model(source, args.trust_pickle)
+        if not isinstance(model, (RetrievalQA, BaseRetriever)):
+            raise CLIError(f"{args.source!r} holds a {type(model).__name__}, not a RetrievalQA or a retriever")
+    else:
+        raise CLIError(f"{args.source!r} is neither a folder of text files nor a saved index")
+    if isinstance(model, RetrievalQA):
+        table = model.predict_sources(args.questions)
+        rows = [{"question": r.question, "answer": r.answer, "score": None if r.score != r.score else round(r.score, 4),
+                 "source": str(getattr(r, "source_id", r.passage_id)),
+                 "start": int(r.start + r.answer_start) if r.answer and hasattr(r, "start") else None,
+                 "passage": r.passage} for r in table.itertuples()]
+    else:
+        table = model.search(args.questions, k=args.passages)
+        text_col = model.text_column
+        rows = [{"question": args.questions[int(r["query"])], "rank": int(r["rank"]) + 1, "score": round(float(r["score"]), 4),
+                 "source": str(r.get("source_id", r["id"])), "start": int(r["start"]) if "start" in r else None,
+                 "passage": r[text_col]} for _, r in table.iterrows()]
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        elif "answer" in row:
+            where = f"{row['source']}, character {row['start']}" if row["start"] is not None else row["source"]
+            print(f"Q: {row['question']}\nA: {row['answer'] or '(no answer in the documents)'}   [{where}]\n"
+                  f"   {' '.join(row['passage'].split())[:300]}\n")
+        else:
+            print(f"Q: {row['question']}  #{row['rank']}  {row['source']} (score {row['score']})\n"
+                  f"   {' '.join(row['passage'].split())[:300]}\n")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="nlpipe", description="NLP tasks as scikit-learn estimators.")
     parser.add_argument("--version", action="version", version=f"nlpipe {__version__}")
@@ -264,6 +358,28 @@ def build_parser():
     p.add_argument("--no-access-log", action="store_true",
                    help="no log line per request (less work at high request rates)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("ask", help="answer questions from a folder of text files (or a saved index)",
+                       description="Index the .txt/.md/.rst files under a folder (cut into passages) and answer "
+                                   "questions from them: with --reader, the answer span and where it is; without, "
+                                   "the best passages. Or ask a saved index (--save, nlpipe.save of a RetrievalQA "
+                                   "or a retriever).")
+    p.add_argument("source", help="a folder of text files, or a saved .nlpipe index")
+    p.add_argument("questions", nargs="+", help="one or more questions")
+    p.add_argument("--reader", metavar="PATH", help="extractive QA model folder (e.g. a SQuAD checkpoint); "
+                                                     "without it, the best passages are printed")
+    p.add_argument("--retriever", default="bm25", choices=["bm25", "dense", "hybrid"],
+                   help="how passages are found (default: bm25; dense and hybrid need --encoder)")
+    p.add_argument("--encoder", metavar="PATH", help="sentence-embedding model folder for dense/hybrid retrieval")
+    p.add_argument("--passages", type=int, default=3, help="passages read (or shown) per question (default: 3)")
+    p.add_argument("--size", type=int, default=200, help="most words per passage (default: 200)")
+    p.add_argument("--overlap", type=int, default=40, help="words shared by consecutive passages (default: 40)")
+    p.add_argument("--save", metavar="FILE.nlpipe", help="also save the index, to ask it again without re-indexing")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="UNSAFE: also load a .joblib/.pkl index, which runs code from the file when loaded")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_ask)
     return parser
 
 

@@ -179,3 +179,63 @@ def test_demo_refuses_a_missing_model_folder(tmp_path, capsys, flag):
     err = capsys.readouterr().err
     assert err.startswith("nlpipe: error:") and flag in err and "nope" in err
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.fixture
+def notes(tmp_path):
+    folder = tmp_path / "notes"
+    (folder / "geo").mkdir(parents=True)
+    (folder / "nile.txt").write_text("The Nile is the longest river in Africa. It flows north into the sea.\n",
+                                     encoding="utf-8")
+    (folder / "geo" / "everest.md").write_text("# Everest\n\nMount Everest is the highest mountain on Earth.\n",
+                                               encoding="utf-8")
+    (folder / "ignored.bin").write_bytes(b"\x00\x01")
+    return folder
+
+
+def test_ask_a_folder_then_its_saved_index(notes, tmp_path, capsys):
+    import json
+
+    index = tmp_path / "notes.nlpipe"
+    assert main(["ask", str(notes), "highest mountain", "longest river", "--passages", "1", "--quiet",
+                 "--save", str(index)]) == 0
+    out = capsys.readouterr()
+    assert "indexed 2 files as 2 passages" in out.err
+    assert re.search(r"highest mountain  #1  geo/everest\.md", out.out)
+    assert re.search(r"longest river  #1  nile\.txt", out.out)
+    assert main(["ask", str(index), "longest river", "--json", "--passages", "2"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["source"] for r in rows] == ["nile.txt", "geo/everest.md"] and rows[0]["score"] > rows[1]["score"]
+
+
+def test_ask_with_a_reader_answers_with_its_source(notes, capsys):
+    import json
+
+    from nlpipe.testing import make_tiny_backbone
+
+    backbone = make_tiny_backbone()
+    assert main(["ask", str(notes), "Which river is longest?", "--reader", backbone, "--retriever", "hybrid",
+                 "--encoder", backbone, "--passages", "1", "--json", "--quiet"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    text = (notes / row["source"]).read_text(encoding="utf-8")
+    assert row["source"] == "nile.txt"
+    if row["answer"]:  # an untrained reader: whatever span it picks is where it says
+        assert text[row["start"]:row["start"] + len(row["answer"])] == row["answer"]
+
+
+@pytest.mark.parametrize("make, extra, needle", [
+    (lambda p: p / "empty", [], "holds no .txt, .md, .rst files"),
+    (lambda p: p / "latin1", [], "is not UTF-8 text"),
+    (lambda p: p / "missing", [], "neither a folder of text files nor a saved index"),
+    (lambda p: p / "notes.txt", [], "cannot load model"),
+    (lambda p: p / "empty", ["--retriever", "dense"], "needs --encoder"),
+    (lambda p: p / "empty", ["--overlap", "300"], "0 <= --overlap < --size"),
+])
+def test_ask_bad_input_is_one_clear_line(tmp_path, capsys, make, extra, needle):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "latin1").mkdir()
+    (tmp_path / "latin1" / "a.txt").write_bytes("café".encode("latin-1"))
+    (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
+    assert main(["ask", str(make(tmp_path)), "a question", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nlpipe: error:") and needle in err and "Traceback" not in err
