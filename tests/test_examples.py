@@ -148,6 +148,14 @@ def check_serve_client(out, folder):
     assert "graceful shutdown logged: True" in out
 
 
+def check_ask_documents(out, folder):
+    assert "4 files -> 4 passages" in out
+    rows = table(out, "| question | answer | file | character | score |")
+    assert [r[2] for r in rows] == ["rivers/nile.txt", "cities/tokyo.txt", "mountains/everest.md"]
+    assert all(0 <= v <= 1 for r in rows for v in numbers(r, [4]))
+    assert re.search(r"saved index: \d+\.\d MB; the loaded copy gives the same answers: True", out)
+
+
 # example -> (modules it needs beyond nlpipe's core, output check)
 CHECKS = {
     "quickstart.py": ((), check_quickstart),
@@ -160,6 +168,7 @@ CHECKS = {
     "compare_baselines.py": (("spacy",), check_compare_baselines),
     "generation_qa_smollm2.py": (("torch", "transformers"), check_generation_qa_smollm2),
     "serve_client.py": (("fastapi", "uvicorn", "prometheus_client", "httpx"), check_serve_client),
+    "ask_documents.py": (("torch", "transformers", "bm25s"), check_ask_documents),
 }
 
 
