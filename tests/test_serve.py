@@ -421,3 +421,23 @@ def test_workers_each_load_the_model(svm, tmp_path):
         out, _ = proc.communicate(timeout=60)
     assert out.count("Application startup complete") == 2, out  # one model per worker process
     assert "Traceback" not in out
+
+
+def test_retrieval_qa_and_retrievers_are_served():
+    from nlpipe.retrieval import BM25Retriever, RetrievalQA
+    from nlpipe.testing import make_tiny_backbone
+
+    pytest.importorskip("torch")
+    docs = ["The Nile is the longest river in Africa.", "Mount Everest is the highest mountain on Earth.",
+            "Tokyo is the capital of Japan."]
+    questions = ["Which river is the longest?", "What is the capital of Japan?"]
+    qa = RetrievalQA(reader=nlpipe.ExtractiveQuestionAnswerer(model=make_tiny_backbone(), random_state=0, verbose=0),
+                     n_passages=1, verbose=0).fit(docs, ids=["nile", "everest", "tokyo"])
+    bm25 = BM25Retriever(k=2, verbose=0).fit(docs, ids=["nile", "everest", "tokyo"])
+    with running(make_app(qa)) as url:
+        answers = httpx.post(f"{url}/predict_sources", json={"texts": questions}, timeout=60).json()["answers"]
+    with running(make_app(bm25)) as url:
+        ids = httpx.post(f"{url}/predict", json={"texts": questions}, timeout=60).json()["predictions"]
+    assert [a["passage_id"] for a in answers] == ["nile", "tokyo"]
+    assert [a["answer"] for a in answers] == qa.predict(questions)
+    assert ids == bm25.predict(questions).tolist() and [row[0] for row in ids] == ["nile", "tokyo"]

@@ -22,6 +22,7 @@ METHODS = {
     "decision_function": "scores",
     "transform": "embeddings",
     "predict_spans": "spans",
+    "predict_sources": "answers",  # RetrievalQA: answers with their passage, offsets and scores
 }
 
 
@@ -96,7 +97,7 @@ def make_app(estimator, *, max_batch_size=32, max_latency_ms=10.0, max_queue=409
     """A FastAPI app that serves ``estimator`` with adaptive micro-batching.
 
     Endpoints: ``POST /<method>`` for each of ``predict``, ``predict_proba``,
-    ``decision_function``, ``transform`` and ``predict_spans`` that the estimator has
+    ``decision_function``, ``transform``, ``predict_spans`` and ``predict_sources`` that the estimator has
     (body ``{"texts": [...]}``; question answering ``{"pairs": [{"question", "context"}]}``);
     ``GET /healthz`` and ``/livez`` (the process is up), ``/readyz`` (model loaded and
     warmed), ``/metadata``, ``/metrics`` (Prometheus), ``/docs`` (OpenAPI) and ``/`` (a
