@@ -18,29 +18,13 @@ _CITE = "Answer the question using the numbered passages; cite the passages you 
         "\n\nQuestion: {question}\nAnswer:"
 
 
-def _answer_texts(y, n, name="answers"):
-    """One gold answer text per question (the first of a SQuAD list; "" for none)."""
+def _gold_lists(y, n, name="y"):
+    """Every gold answer of each question (a str, a list of str or a SQuAD dict; "" or [] for none)."""
     if y is None or isinstance(y, str):
         raise TypeError(f"{name} must hold one answer per question (a str, a list of str or a SQuAD dict).")
     items = y.tolist() if hasattr(y, "tolist") else list(y)
     if len(items) != n:
-        raise ValueError(f"questions and {name} have different lengths: {n} questions, {len(items)} answers.")
-    out = []
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and "text" in item:
-            item = item["text"]
-        if isinstance(item, (list, tuple, np.ndarray)):
-            item = item[0] if len(item) else ""
-        if not isinstance(item, str):
-            raise TypeError(f"{name}[{i}] is {type(item).__name__}; expected the answer text ('' for no answer).")
-        out.append(item)
-    return out
-
-
-def _gold_lists(y, n):
-    items = y.tolist() if hasattr(y, "tolist") else list(y)
-    if len(items) != n:
-        raise ValueError(f"X and y have different lengths: {n} questions, {len(items)} answers.")
+        raise ValueError(f"the questions and {name} have different lengths: {n} questions, {len(items)} answers.")
     golds = []
     for i, item in enumerate(items):
         if isinstance(item, dict) and "text" in item:
@@ -50,8 +34,13 @@ def _gold_lists(y, n):
         elif isinstance(item, (list, tuple, np.ndarray)) and all(isinstance(a, str) for a in item):
             golds.append([str(a) for a in item] or [""])
         else:
-            raise TypeError(f"y[{i}] is {type(item).__name__}; expected the answer text(s).")
+            raise TypeError(f"{name}[{i}] is {type(item).__name__}; expected the answer text(s) ('' for none).")
     return golds
+
+
+def _answer_texts(y, n, name="answers"):
+    """One gold answer text per question (the first of several) to train on."""
+    return [gold[0] for gold in _gold_lists(y, n, name)]
 
 
 class RetrievalQA(BaseTextEstimator):
