@@ -167,9 +167,9 @@ class BM25Retriever(BaseRetriever):
             terms = np.asarray(terms, dtype=np.int64)
             terms = terms[terms < postings.shape[0]]
             if len(terms):
-                spans = [np.arange(indptr[t], indptr[t + 1]) for t in terms]
-                hits = np.concatenate(spans)
-                row = np.bincount(indices[hits], weights=data[hits], minlength=n_docs)
+                docs = np.concatenate([indices[indptr[t] : indptr[t + 1]] for t in terms])
+                weights = np.concatenate([data[indptr[t] : indptr[t + 1]] for t in terms])
+                row = np.bincount(docs, weights=weights, minlength=n_docs)
             else:
                 row = np.zeros(n_docs)
             p, s = top_k(row[None, :], k)
