@@ -66,6 +66,7 @@ PARAM_GRIDS = {
     "DenseRetriever": {"k": [1, 2]},
     "HybridRetriever": {"fusion": ["rrf", "blend"], "weight": [0.3, 0.7]},
     "RetrievalQA": {"n_passages": [1, 2]},
+    "PassageChunker": {"size": [3, 5]},
 }
 
 # Non-default configurations that must keep the contract as well.
