@@ -414,6 +414,34 @@ def _md_scale(texts):
     return rows
 
 
+def _md_retrieval(texts):
+    text = texts.get("retrieval.md")
+    if not text:
+        return []
+    rows = []
+    for t in parse_tables(text):
+        if find_table([t], "system", "role", "R@10", "queries/s"):  # parts (a), (b), (d)
+            for r in t.rows:
+                rows.append(row(t.heading, r[0], "nlpipe" if t.cell(r, "role") == "nlpipe" else "peer",
+                                {"score": first(t.cell(r, "R@10")), "r1": first(t.cell(r, "R@1"))
+                                 if "R@1" in t.columns else None,
+                                 "mrr": first(t.cell(r, "MRR@10")) if "MRR@10" in t.columns else None},
+                                first(t.cell(r, "queries/s")), short=r[0].split("(")[0].strip()))
+        elif find_table([t], "system", "role", "R@10 (known item)", "median ms"):  # part (e): latency, no rate
+            for r in t.rows:
+                if first(t.cell(r, "median ms")) is None:
+                    continue
+                rows.append(row(t.heading, r[0], "nlpipe" if t.cell(r, "role") == "nlpipe" else "peer",
+                                {"score": first(t.cell(r, "R@10 (known item)"))}, None,
+                                note=f"median {t.cell(r, 'median ms')} ms, p95 {t.cell(r, 'p95 ms')} ms",
+                                short=r[0].split("(")[0].strip()))
+        elif find_table([t], "reader input", "F1 (answerable)", "questions/s"):  # part (c)
+            for r in t.rows:
+                rows.append(row(t.heading, r[0], "nlpipe", {"score": first(t.cell(r, "F1 (answerable)"))},
+                                first(t.cell(r, "questions/s")), note="F1 (answerable)", short=r[0].split(":")[0]))
+    return rows
+
+
 # ----------------------------------------------------------------------------- published references
 # (area, setting, label, citation, source file, regex, {group name: metric}, percent?)
 # ``source`` is a results file or "data README"; the regex names the number groups.
@@ -572,6 +600,15 @@ AREAS = [
          "(these are wall times of this machine). A speed-up above the number of cores means the serial phase "
          "shared the cores with other work: read scale.md's notes on the machine load before quoting one.",
          _md_scale),
+    Area("retrieval", "Retrieval: BM25, dense and hybrid retrievers, RetrievalQA, 1M passages", ("retrieval.md",),
+         (("score", "R@10 / answer F1 (see setting)"), ("r1", "R@1"), ("mrr", "MRR@10")), "queries/s", True, "score",
+         "R@10 (answers: F1 on answerable questions)", "queries per second",
+         "nlpipe's `BM25Retriever`, `DenseRetriever` (all-MiniLM-L6-v2; at 1M passages a TF-IDF + SVD encoder) and "
+         "`HybridRetriever` against bm25s, rank_bm25 and FAISS used directly on the same data, in the same run; "
+         "`RetrievalQA` against its reader given the gold paragraph. R@10 is the share of queries whose relevant "
+         "document is in the top 10; queries/s: batch `retrieve` calls, except at 1M passages, where it is one query "
+         "per call (1000 / the median latency in ms). Read retrieval.md for build times, memory and the targets.",
+         _md_retrieval),
 ]
 AREA_BY_KEY = {a.key: a for a in AREAS}
 
