@@ -143,6 +143,11 @@ def test_dense_exact_and_hnsw_agree_and_grow(encoder):
 def test_dense_takes_any_text_encoder_and_normalizes():
     dense = DenseRetriever(encoder=_lsa(4), k=2, verbose=0).fit(DOCS)
     assert dense.n_features_ == 4
+    # an encoder fitted elsewhere (on a sample of a large corpus) goes in frozen and is not refitted
+    fitted = _lsa(4).fit(DOCS[:6])
+    frozen = DenseRetriever(encoder=FrozenEstimator(fitted), verbose=0).fit(DOCS)
+    np.testing.assert_allclose(frozen.embeddings_[:1] * np.linalg.norm(fitted.transform(DOCS[:1])),
+                               fitted.transform(DOCS[:1]), rtol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(dense.embeddings_, axis=1), 1, rtol=1e-5)
     assert dense.predict([DOCS[3]])[0, 0] == 3
 

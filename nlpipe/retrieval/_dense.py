@@ -161,7 +161,7 @@ class DenseRetriever(BaseRetriever):
         verbose = encoder.get_params(deep=False).get("verbose")
         if isinstance(verbose, numbers.Integral) and not isinstance(verbose, bool) and verbose > 0:
             encoder.set_params(verbose=0)  # nlpipe's encoders: this retriever's bar counts the whole corpus
-        self.encoder_ = encoder.fit(texts)
+        self.encoder_ = encoder.fit(texts, None)  # y positional: FrozenEstimator(encoder).fit requires it
         E = self._embed(texts, "embed documents")
         self.n_features_ = int(E.shape[1])
         kind = self.index
