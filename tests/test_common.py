@@ -88,7 +88,7 @@ EXTRA_CONFIGS = [
     _instance(nlpipe.ExtractiveQuestionAnswerer, max_length=24, doc_stride=8, allow_no_answer=True),
     _instance(nlpipe.DenseRetriever, index="hnsw", ef_search=16),
     nlpipe.BM25Retriever(stop_words=None, k=3, verbose=0),
-    _instance(nlpipe.HybridRetriever, fusion="blend", weight=0.3, depth=4),
+    _instance(nlpipe.HybridRetriever, fusion="rrf", weight=0.3, depth=4),
     nlpipe.PassageChunker(unit="sentences", size=4, overlap=1),
     _instance(nlpipe.RetrievalQA, retriever=_instance(nlpipe.DenseRetriever), chunker=nlpipe.PassageChunker(size=5,
               overlap=1), n_passages=2),

@@ -176,9 +176,10 @@ def test_hybrid_fusion_follows_its_weight(encoder):
     plain_dense = DenseRetriever(encoder=encoder, k=3, verbose=0).fit(DOCS)
     assert sparse_only.predict(QUERIES)[:, 0].tolist() == bm25.predict(QUERIES)[:, 0].tolist() == GOLD
     np.testing.assert_array_equal(dense_only.predict(QUERIES), plain_dense.predict(QUERIES))
-    # a document both rank first wins the fusion
-    both = HybridRetriever(dense=dense, k=1, verbose=0).fit(DOCS)
-    assert both.predict([DOCS[4]])[0, 0] == 4
+    # a document both rank first wins the fusion, whichever the fusion
+    for fusion in ("blend", "rrf"):
+        both = HybridRetriever(dense=dense, fusion=fusion, k=1, verbose=0).fit(DOCS)
+        assert both.predict([DOCS[4]])[0, 0] == 4
     hybrid = HybridRetriever(dense=dense, k=2, verbose=0).fit(DOCS)
     hybrid.add(["Quokkas are small marsupials from Australia."])
     assert hybrid.predict(["quokkas marsupials Australia"])[0, 0] == len(DOCS)

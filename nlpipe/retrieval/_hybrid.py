@@ -14,10 +14,12 @@ _RRF_K = 60  # reciprocal-rank constant of Cormack et al. (2009); damps the weig
 class HybridRetriever(BaseRetriever):
     """Sparse and dense retrieval fused into one ranking.
 
-    Each retriever ranks its ``depth`` best documents; the rankings are fused by
-    reciprocal rank (``fusion="rrf"``: ``sum w / (60 + rank)``, scale-free) or by
-    a blend of their scores min-max normalized per query (``fusion="blend"``).
-    ``weight`` is the dense retriever's share. Words the query shares with the
+    Each retriever ranks its ``depth`` best documents; the rankings are fused by a
+    blend of their scores min-max normalized per query (``fusion="blend"``: a
+    convex combination, which Bruch et al. (2023) found better than reciprocal
+    rank once normalized) or by reciprocal rank (``fusion="rrf"``:
+    ``sum w / (60 + rank)``, which ignores the scores' margins). ``weight`` is the
+    dense retriever's share. Words the query shares with the
     document (names, numbers, rare terms) are BM25's strength, paraphrase the
     encoder's; fused, each covers the other's misses.
 
@@ -27,8 +29,8 @@ class HybridRetriever(BaseRetriever):
         Unfitted sparse retriever; None uses ``BM25Retriever()``.
     dense : estimator or None, default=None
         Unfitted dense retriever; None uses ``DenseRetriever()``.
-    fusion : {"rrf", "blend"}, default="rrf"
-        Reciprocal-rank fusion or a weighted blend of normalized scores.
+    fusion : {"blend", "rrf"}, default="blend"
+        A weighted blend of normalized scores, or reciprocal-rank fusion.
     weight : float, default=0.5
         Share of the dense retriever, in [0, 1] (0: sparse only, 1: dense only).
     depth : int, default=100
@@ -76,12 +78,12 @@ class HybridRetriever(BaseRetriever):
         **BaseRetriever._parameter_constraints,
         "sparse": [HasMethods(["fit", "retrieve"]), None],
         "dense": [HasMethods(["fit", "retrieve"]), None],
-        "fusion": [Options(["rrf", "blend"])],
+        "fusion": [Options(["blend", "rrf"])],
         "weight": [Interval(numbers.Real, 0, 1)],
         "depth": [Interval(numbers.Integral, 1, None)],
     }
 
-    def __init__(self, *, sparse=None, dense=None, fusion="rrf", weight=0.5, depth=100, k=10, text_column="text",
+    def __init__(self, *, sparse=None, dense=None, fusion="blend", weight=0.5, depth=100, k=10, text_column="text",
                  id_column="id", verbose=1):
         self.sparse = sparse
         self.dense = dense
