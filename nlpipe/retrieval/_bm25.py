@@ -166,14 +166,20 @@ class BM25Retriever(BaseRetriever):
         for i, terms in enumerate(query_ids):
             terms = np.asarray(terms, dtype=np.int64)
             terms = terms[terms < postings.shape[0]]
+            matched = np.zeros(0, dtype=np.int64)
             if len(terms):
                 docs = np.concatenate([indices[indptr[t] : indptr[t + 1]] for t in terms])
                 weights = np.concatenate([data[indptr[t] : indptr[t + 1]] for t in terms])
                 row = np.bincount(docs, weights=weights, minlength=n_docs)
-            else:
-                row = np.zeros(n_docs)
-            p, s = top_k(row[None, :], k)
-            positions[i], scores[i] = p[0], s[0]
+                matched = np.flatnonzero(row)  # BM25 weights are positive: the documents sharing a term
+            # rank only the matched documents (a few percent of a large corpus for most queries)
+            p, s = top_k(row[matched][None, :], min(k, len(matched))) if len(matched) else (np.zeros((1, 0), int),
+                                                                                          np.zeros((1, 0)))
+            p = matched[p[0]]
+            if len(p) < k:  # fewer matches than k: documents without a shared term follow, by position
+                rest = np.setdiff1d(np.arange(min(n_docs, k + len(matched))), matched, assume_unique=True)
+                p, s = np.concatenate([p, rest[: k - len(p)]]), np.concatenate([s[0], np.zeros(k - len(p))])[None]
+            positions[i], scores[i] = p, s[0]
         return positions, scores
 
     # ------------------------------------------------------------ persistence
