@@ -139,12 +139,17 @@ class DenseRetriever(BaseRetriever):
             logger.info("Embedding %d texts in %d blocks on %d Dask workers", n, len(blocks), workers)
             E = np.concatenate(client.gather(futures)) if blocks else np.zeros((0, 0), np.float32)
         else:
-            parts = []
+            E = None  # filled block by block: no second copy of the corpus's vectors
             with tqdm(total=n, desc=desc, disable=self.verbose <= 0 or n <= _BLOCK, unit="text") as bar:
                 for i in range(0, n, _BLOCK):
-                    parts.append(_transform(self.encoder_, texts[i : i + _BLOCK]))
-                    bar.update(len(parts[-1]))
-            E = np.concatenate(parts)
+                    part = _transform(self.encoder_, texts[i : i + _BLOCK])
+                    if part.ndim != 2 or part.shape[0] != len(texts[i : i + _BLOCK]):
+                        raise ValueError(f"The encoder returned an array of shape {part.shape} for "
+                                         f"{len(texts[i : i + _BLOCK])} texts; expected (n_texts, n_features).")
+                    if E is None:
+                        E = np.empty((n, part.shape[1]), dtype=np.float32)
+                    E[i : i + len(part)] = part
+                    bar.update(len(part))
         if E.ndim != 2 or E.shape[0] != n:
             raise ValueError(f"The encoder returned an array of shape {E.shape} for {n} texts; expected (n_texts, "
                              "n_features).")
