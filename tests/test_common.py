@@ -28,7 +28,8 @@ def _instance(cls, **params):
     if "dense" in defaults:
         params = {"dense": _instance(nlpipe.DenseRetriever), "verbose": 0, **params}
     if "reader" in defaults:
-        params = {"reader": _instance(nlpipe.ExtractiveQuestionAnswerer, epochs=0), "verbose": 0, **params}
+        params = {"reader": _instance(nlpipe.ExtractiveQuestionAnswerer, epochs=0, max_length=48), "n_passages": 1,
+                  "verbose": 0, **params}
     if "device" in defaults:  # every neural estimator (or neural backend) has one
         from nlpipe.testing import make_tiny_backbone
 
