@@ -214,8 +214,9 @@ def test_ask_with_a_reader_answers_with_its_source(notes, capsys):
     from nlpipe.testing import make_tiny_backbone
 
     backbone = make_tiny_backbone()
-    assert main(["ask", str(notes), "Which river is longest?", "--reader", backbone, "--retriever", "hybrid",
-                 "--encoder", backbone, "--passages", "1", "--json", "--quiet"]) == 0
+    # BM25 finds the passage; the tiny encoder's random vectors would make a hybrid's ranking a coin toss
+    assert main(["ask", str(notes), "Which river is longest?", "--reader", backbone, "--passages", "1", "--json",
+                 "--quiet"]) == 0
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     text = (notes / row["source"]).read_text(encoding="utf-8")
     assert row["source"] == "nile.txt"
