@@ -26,6 +26,7 @@ AREAS = {
     "Inference": ["inference.md"],
     "Serving": ["serve.md"],
     "Scale-out": ["scale.md"],
+    "Retrieval": ["retrieval.md"],
 }
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
