@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -309,8 +310,10 @@ class _Gated(_Picky):
 
     def __init__(self):
         self.gate = threading.Event()
+        self.held = 0  # texts in the call now waiting at the gate
 
     def predict(self, texts):
+        self.held = len(texts)
         assert self.gate.wait(timeout=60)
         return np.array(["a"] * len(texts))
 
@@ -328,9 +331,15 @@ def test_graceful_shutdown_finishes_in_flight_requests():
         for thread in clients:
             thread.start()
         deadline = time.monotonic() + 30
-        # All in flight before the server is told to stop: the first request runs (held at the gate), five wait.
-        while "nlpipe_queue_depth 5.0" not in httpx.get(f"{url}/metrics", timeout=30).text:
-            assert time.monotonic() < deadline, "the requests never reached the queue"
+        # All in flight before the server is told to stop: the first batch runs (held at the gate), the
+        # rest wait in the queue. On a slow machine several requests may arrive before the first batch
+        # is taken, so the batch held at the gate can be more than one request.
+        def in_flight():
+            depth = re.search(r"^nlpipe_queue_depth (\S+)$", httpx.get(f"{url}/metrics", timeout=30).text, re.M)
+            return model.held + int(float(depth.group(1)))
+
+        while in_flight() != 6:
+            assert time.monotonic() < deadline, f"the requests never all reached the server ({in_flight()} of 6)"
             time.sleep(0.01)
         threading.Timer(0.3, model.gate.set).start()  # opens once the server is already shutting down
     for thread in clients:

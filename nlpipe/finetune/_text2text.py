@@ -158,20 +158,21 @@ class TextToTextEstimator(FineTunedEstimator):
 
     def _frame(self, template=None):
         """Token ids before and after the document (chat template and special tokens included)."""
+        neural = import_neural()
         tok = self.tokenizer_
         text = template if template is not None else self.prompt_.replace("{" + self._document_field + "}", _SLOT)
         if self.chat_template_:
             text = tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
             before, after = text.split(_SLOT)
-            return tok(before, add_special_tokens=False)["input_ids"], tok(after, add_special_tokens=False)["input_ids"]
+            return neural.tokenize(tok, before, add_special_tokens=False)["input_ids"], neural.tokenize(tok, after, add_special_tokens=False)["input_ids"]
         before, after = text.split(_SLOT)
         # The tokenizer's own special tokens ([CLS] ... [SEP], <s> ... </s>, BOS, a language code) frame
         # the whole prompt: find them around a probe word.
-        framed, bare = tok("summary")["input_ids"], tok("summary", add_special_tokens=False)["input_ids"]
+        framed, bare = neural.tokenize(tok, "summary")["input_ids"], neural.tokenize(tok, "summary", add_special_tokens=False)["input_ids"]
         at = next((i for i in range(len(framed)) if framed[i:i + len(bare)] == bare), 0)
         head, tail = framed[:at], framed[at + len(bare):]
-        before_ids = tok(before, add_special_tokens=False)["input_ids"] if before.strip() else []
-        after_ids = tok(after, add_special_tokens=False)["input_ids"] if after.strip() else []
+        before_ids = neural.tokenize(tok, before, add_special_tokens=False)["input_ids"] if before.strip() else []
+        after_ids = neural.tokenize(tok, after, add_special_tokens=False)["input_ids"] if after.strip() else []
         return head + before_ids, after_ids + tail
 
     def _frames(self, fields, n):
@@ -201,7 +202,8 @@ class TextToTextEstimator(FineTunedEstimator):
         return self._max_new_tokens() if self.architecture_ == "causal" else 0
 
     def _document_ids(self, texts, budget):
-        return self.tokenizer_(list(texts), add_special_tokens=False, truncation=True, max_length=budget)["input_ids"]
+        neural = import_neural()
+        return neural.tokenize(self.tokenizer_, list(texts), add_special_tokens=False, truncation=True, max_length=budget)["input_ids"]
 
     def _prompt_ids(self, docs, fields=None):
         """Model inputs: each document cut to the token budget and framed by its prompt."""
@@ -264,7 +266,7 @@ class TextToTextEstimator(FineTunedEstimator):
         # but at least half, and a reference too long for the rest is cut.
         frames = self._frames(fields, len(docs))
         frees = [self.max_length_ - len(b) - len(a) for b, a in frames]
-        answers = self.tokenizer_(list(refs), add_special_tokens=False, truncation=True,
+        answers = neural.tokenize(self.tokenizer_, list(refs), add_special_tokens=False, truncation=True,
                                   max_length=self.target_max_length - 1)["input_ids"]
         ids = self._document_ids(docs, max(frees))
         inputs = [b + d[: max(free - len(ans) - 1, free // 2)] + a

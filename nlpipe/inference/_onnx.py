@@ -1,12 +1,14 @@
 """An exported transformer run by ONNX Runtime: tokenizer and graph, numpy in and out, no torch."""
 
 import logging
+import threading
 
 import numpy as np
 
 from ..base import import_optional, length_batches
 
 logger = logging.getLogger(__name__)
+_ENCODE_LOCK = threading.Lock()
 
 # A TensorProto's external_data entry, serialized: the key "location" (field 1, 8 bytes) of a
 # StringStringEntryProto. The exporter's metadata, which could hold the same bytes, is stripped.
@@ -145,9 +147,13 @@ class OnnxModel:
             The text each row belongs to.
         """
         tok = self.tokenizer
-        tok.enable_truncation(max_length, stride=stride or 0)
+        # The truncation setting lives in the shared tokenizer: set and encode under one lock so
+        # that threads predicting at once (a server) do not encode with each other's settings.
+        with _ENCODE_LOCK:
+            tok.enable_truncation(max_length, stride=stride or 0)
+            encodings = tok.encode_batch(list(texts))
         ids, owners = [], []
-        for i, enc in enumerate(tok.encode_batch(list(texts))):
+        for i, enc in enumerate(encodings):
             rows = [enc] + (list(enc.overflowing) if stride is not None else [])
             ids += [row.ids for row in rows]
             owners += [i] * len(rows)

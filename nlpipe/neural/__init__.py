@@ -37,6 +37,7 @@ from ._backbone import (
     resolve_max_length,
     seeded,
     set_linear_head,
+    tokenize,
 )
 from ._compress import (
     encoder_layers,
@@ -111,6 +112,7 @@ __all__ = [
     "set_linear_head",
     "structure",
     "target_ids",
+    "tokenize",
     "train",
     "unpack",
     "weights_to_bytes",

@@ -4,6 +4,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 
 import torch
 
@@ -186,6 +187,40 @@ def _load_error(model, what, exc):
         "saved with save_pretrained, or a hub id that is in the local Hugging Face cache "
         "(nlpipe never downloads on its own when offline)."
     )
+
+
+# A fast tokenizer keeps its truncation and padding settings in the shared Rust object, and
+# every call sets them before encoding: two threads calling one tokenizer with different settings
+# (a question budget, then question/passage windows) encode with each other's. One lock for all
+# tokenizers is enough; encoding is a small share of a predict.
+_TOKENIZE_LOCK = threading.Lock()
+
+
+def tokenize(tokenizer, *args, **kwargs):
+    """Call ``tokenizer(*args, **kwargs)`` so that concurrent calls from threads do not mix settings.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        The tokenizer.
+    *args, **kwargs
+        What ``tokenizer.__call__`` takes.
+
+    Returns
+    -------
+    encoding : transformers.BatchEncoding
+        What the tokenizer returns.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import load_tokenizer, tokenize
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> tokenizer = load_tokenizer(make_tiny_backbone())
+    >>> tokenize(tokenizer, ["a great movie"], add_special_tokens=False)["input_ids"] == [tokenizer.convert_tokens_to_ids(["a", "great", "movie"])]
+    True
+    """
+    with _TOKENIZE_LOCK:
+        return tokenizer(*args, **kwargs)
 
 
 def load_tokenizer(model):

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._backbone import _load_error
+from ._backbone import _load_error, tokenize
 from ._loop import IGNORE_INDEX, _autocast, collate
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def target_ids(tokenizer, model, targets, max_length):
     >>> [tokenizer.convert_ids_to_tokens(row) for row in labels]
     [['a', 'great', 'movie', '[SEP]'], ['a', 'great', 'great', '[SEP]']]
     """
-    enc = tokenizer(text_target=list(targets), truncation=True, max_length=max_length + 1, padding=False)
+    enc = tokenize(tokenizer, text_target=list(targets), truncation=True, max_length=max_length + 1, padding=False)
     start = model.generation_config.decoder_start_token_id
     ends = eos_ids(model)
     labels = []

@@ -11,6 +11,8 @@ import os
 import numpy as np
 import torch
 
+from ._backbone import tokenize
+
 logger = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ def encode(tokenizer, texts, max_length):
     >>> [tokenizer.convert_ids_to_tokens(row) for row in ids]
     [['[CLS]', 'a', 'great', 'movie', '[SEP]'], ['[CLS]', 'a', 'great', 'great', '[SEP]']]
     """
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    enc = tokenize(tokenizer, list(texts), truncation=True, max_length=max_length, padding=False)
     return enc["input_ids"]
 
 
@@ -79,8 +81,8 @@ def encode_windows(tokenizer, texts, max_length, stride):
     >>> owners.tolist()
     [0, 1, 1]
     """
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride, padding=False,
-                    return_overflowing_tokens=True)
+    enc = tokenize(tokenizer, list(texts), truncation=True, max_length=max_length, stride=stride, padding=False,
+                   return_overflowing_tokens=True)
     return enc["input_ids"], np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
 
 

@@ -116,10 +116,11 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
 
     def _windows(self, questions, contexts):
         """Tokenized (question, passage window) pairs with offsets; long passages give several windows."""
+        neural = import_neural()
         tok = self.tokenizer_
         specials = tok.num_special_tokens_to_add(pair=True)
         q_budget = max(1, (self.max_length_ - specials) // 2)
-        q_ids = tok(list(questions), add_special_tokens=False, truncation=True, max_length=q_budget)["input_ids"]
+        q_ids = neural.tokenize(tok, list(questions), add_special_tokens=False, truncation=True, max_length=q_budget)["input_ids"]
         if any(len(q) >= q_budget for q in q_ids):
             logger.warning("Questions longer than %d tokens (half the window) are cut.", q_budget)
             questions = [tok.decode(q) for q in q_ids]
@@ -132,7 +133,7 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
         if stride < self.doc_stride:
             logger.info("doc_stride=%d is more than half the %d passage tokens of a window; using %d",
                         self.doc_stride, room, stride)
-        enc = tok(list(questions), list(contexts), truncation="only_second", max_length=self.max_length_,
+        enc = neural.tokenize(tok, list(questions), list(contexts), truncation="only_second", max_length=self.max_length_,
                   stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
         windows = []
         for j, ids in enumerate(enc["input_ids"]):
