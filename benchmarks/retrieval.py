@@ -8,10 +8,11 @@ Parts (each can be skipped; a skipped part keeps its section and JSON rows from 
   cross-validation over the questions: picked on four folds by MRR@10, scored on the fifth), and the peers bm25s,
   rank_bm25 and FAISS ``IndexFlatIP`` over the same embeddings, used directly.
 * (b) ``cnn``: CNN/DailyMail dev sample, the highlights of each of the 500 articles -> the article: the same systems.
-* (c) ``qa``: end-to-end answers on the SQuAD subset. The reader, ``ExtractiveQuestionAnswerer(model=all-MiniLM-L6-v2,
-  allow_no_answer=True)``, is fine-tuned by cross-validation over the five articles (train on the questions of four,
-  answer those of the fifth); each test question is answered (1) from its gold paragraph and (2) by ``RetrievalQA``
-  over all 173 paragraphs (hybrid RRF retriever, 3 passages). Exact match and F1 on answerable questions, no-answer
+* (c) ``qa``: end-to-end answers on the SQuAD subset. The reader, ``ExtractiveQuestionAnswerer(model=all-MiniLM-L6-v2)``,
+  is fine-tuned by cross-validation over the five articles (train on the answerable questions of four, answer those
+  of the fifth; "no answer" below a span-probability threshold picked on calibration questions of the four); each
+  test question is answered (1) from its gold paragraph and (2) by ``RetrievalQA`` over all 173 paragraphs (default
+  hybrid retriever, 3 passages). Exact match and F1 on answerable questions, no-answer
   accuracy on unanswerable ones, and SQuAD 2.0 EM/F1 over all. Fits are cached in ``--cache-dir``.
 * (d) ``speed``: BM25 indexing and querying on 100,000 IMDB passages (``PassageChunker(size=100, overlap=20)``), with
   1,000 known-item queries (12 consecutive words from a passage's middle; relevant: that passage): nlpipe vs bm25s
@@ -66,8 +67,8 @@ PART_TITLES = {
 WEIGHTS = [round(w, 1) for w in np.linspace(0, 1, 11)]
 EF_GRID = [16, 32, 64, 128, 256]
 CMD = "python benchmarks/retrieval.py"
-MODES = ("abstains", "forced")
-MODE_LABELS = {"abstains": "as trained (may answer \"\")", "forced": "forced to answer"}
+MODES = ("threshold", "forced")
+MODE_LABELS = {"threshold": "with the no-answer threshold", "forced": "forced to answer"}
 QA_SETTINGS_NOTE = (
     "Settings: the budget for training the five readers was about 25 minutes; one epoch of one fold takes about 2.5 "
     "minutes on these 2 cores when idle (5 with another job running), so two epochs fit. A first full run with one "
@@ -463,6 +464,22 @@ def part_cnn(args, rep):
 
 
 # ----------------------------------------------------------------------------- (c) QA
+def _pick_threshold(squad, answers, impossible, spans):
+    """The span probability under which the reader says "" that maximizes the mean of F1 (answerable) and no-answer
+    accuracy (unanswerable) on calibration questions; weighing both halves equally, as the test articles do."""
+    scores = spans["score"].to_numpy()
+    ans = ~impossible
+    best = (-1.0, 0.0)
+    for t in np.unique(np.concatenate([[0.0], np.round(scores, 4)])):
+        pred = np.where(scores >= t, spans["answer"].to_numpy(), "")
+        f1 = squad([a for a, k in zip(answers, ans) if k], [p for p, k in zip(pred, ans) if k])["f1"] if ans.any() else 0
+        noans = float(np.mean(pred[impossible] == "")) if impossible.any() else 0.0
+        value = 0.5 * f1 + 0.5 * noans
+        if value > best[0]:
+            best = (value, float(t))
+    return best[1]
+
+
 def part_qa(args, rep):
     import pandas as pd
 
@@ -476,46 +493,62 @@ def part_qa(args, rep):
     articles = sorted(questions["article"].unique().tolist())[: args.qa_folds]
     folds, all_rows = [], []
     encoder = embedder(args)
+
+    def frame(qs):
+        return pd.DataFrame({"question": qs["question"].tolist(), "context": [context[p] for p in qs["pid"]]})
+
     for a in articles:
-        train = questions[questions["article"] != a]
+        others = questions[questions["article"] != a]
         test = questions[questions["article"] == a]
+        # The reader learns spans from answerable questions only (half of SQuAD 2.0 taught to point at [CLS]
+        # gave a reader that abstained on everything); the "no answer" threshold on its span probability is
+        # chosen on calibration questions of the training articles: a share of their answerable questions,
+        # kept out of training, and all of their unanswerable ones (never trained on either way).
+        answerable = others[~others["impossible"]]
+        calib_ans = answerable.sample(frac=args.qa_calibration, random_state=0)
+        train = answerable.drop(calib_ans.index)
         if args.qa_train_limit:
             train = train.sample(min(args.qa_train_limit, len(train)), random_state=0)
+        calib = pd.concat([calib_ans, others[others["impossible"]]])
         if args.qa_test_limit:
             test = test.iloc[: args.qa_test_limit]
-        X_tr = pd.DataFrame({"question": train["question"].tolist(), "context": [context[p] for p in train["pid"]]})
-        y_tr = [{"text": ans[0], "answer_start": int(s)} if ans else ""
-                for ans, s in zip(train["answers"], train["answer_start"])]
+        y_tr = [{"text": ans[0], "answer_start": int(s)} for ans, s in zip(train["answers"], train["answer_start"])]
         settings = dict(data="squad_v2/dev_subset", held_out_article=int(a), n_train=len(train),
+                        answerable_only=True, calibration=args.qa_calibration,
                         train_limit=args.qa_train_limit, model=args.reader_id, max_length=args.qa_max_length,
                         batch_size=args.qa_batch_size, epochs=args.qa_epochs, learning_rate=args.qa_learning_rate,
-                        allow_no_answer=True, random_state=0)
+                        random_state=0)
 
         def make():
-            return ExtractiveQuestionAnswerer(model=args.reader_path, allow_no_answer=True,
-                                              max_length=args.qa_max_length, batch_size=args.qa_batch_size,
-                                              epochs=args.qa_epochs, learning_rate=args.qa_learning_rate,
-                                              random_state=0, verbose=0)
+            return ExtractiveQuestionAnswerer(model=args.reader_path, max_length=args.qa_max_length,
+                                              batch_size=args.qa_batch_size, epochs=args.qa_epochs,
+                                              learning_rate=args.qa_learning_rate, random_state=0, verbose=0)
 
-        reader, fit_s, cached = fit_cached("squad-reader", settings, make, (X_tr, y_tr), args.cache_dir,
+        reader, fit_s, cached = fit_cached("squad-reader", settings, make, (frame(train), y_tr), args.cache_dir,
                                            not args.no_cache)
-        reader.set_params(batch_size=32)
-        print(f"[qa] fold {a}: reader trained on {len(train)} questions in {fit_s:.0f} s"
-              + (f" (cached: {cached})" if cached else ""), flush=True)
-        X_te = pd.DataFrame({"question": test["question"].tolist(), "context": [context[p] for p in test["pid"]]})
+        reader.set_params(batch_size=32, allow_no_answer=False)
+        threshold = _pick_threshold(squad, calib["answers"].tolist(), calib["impossible"].to_numpy(),
+                                    reader.predict_spans(frame(calib)))
+        print(f"[qa] fold {a}: reader trained on {len(train)} answerable questions in {fit_s:.0f} s"
+              + (f" (cached: {cached})" if cached else "") + f"; no-answer threshold {threshold:.3f} from "
+              f"{len(calib)} calibration questions", flush=True)
+        X_te = frame(test)
+        # The retriever is HybridRetriever's default (score blend, weight 0.5), as a user gets it.
         retriever = HybridRetriever(sparse=BM25Retriever(verbose=0),
-                                    dense=DenseRetriever(encoder=encoder, index="exact", verbose=0),
-                                    fusion="rrf", depth=100, verbose=0)
+                                    dense=DenseRetriever(encoder=encoder, index="exact", verbose=0), verbose=0)
         qa = RetrievalQA(retriever=retriever, reader=FrozenEstimator(reader), n_passages=args.qa_passages,
-                         verbose=0)
+                         min_score=threshold, verbose=0)
         _, index_s = timed(lambda: qa.fit(paragraphs["text"].tolist(), ids=paragraphs["id"].tolist()))  # noqa: B023
         fold = {"article": int(a), "title": paragraphs.loc[paragraphs["article"] == a, "title"].iloc[0],
-                "n_train": len(train), "n_test": len(test), "fit_s": fit_s, "cached": bool(cached),
-                "index_s": index_s}
+                "n_train": len(train), "n_calib": len(calib), "threshold": threshold, "n_test": len(test),
+                "fit_s": fit_s, "cached": bool(cached), "index_s": index_s}
         preds = {}
-        for mode in MODES:  # the reader as trained, then forced to answer (the frozen reader is this same object)
-            reader.set_params(allow_no_answer=mode == "abstains")
-            preds[mode, "gold"], fold[mode, "gold_s"] = timed(lambda: reader.predict(X_te))  # noqa: B023
+        spans, gold_s = timed(lambda: reader.predict_spans(X_te))  # noqa: B023
+        preds["forced", "gold"] = spans["answer"].tolist()
+        preds["threshold", "gold"] = np.where(spans["score"] >= threshold, spans["answer"], "").tolist()
+        fold["forced", "gold_s"] = fold["threshold", "gold_s"] = gold_s
+        for mode, min_score in (("threshold", threshold), ("forced", 0.0)):
+            qa.set_params(min_score=min_score)
             sources, fold[mode, "ret_s"] = timed(lambda: qa.predict_sources(test["question"].tolist()))  # noqa: B023
             preds[mode, "retrieved"] = sources["answer"].tolist()
             preds[mode, "passage"] = sources["passage_id"].tolist()
@@ -553,7 +586,7 @@ def part_qa(args, rep):
     header = ["reader input", "reader", "EM (answerable)", "F1 (answerable)", "no-answer accuracy (unanswerable)",
               "EM (all)", "F1 (all)", "questions/s"]
     labels = {"gold": "gold paragraph (the reader alone)",
-              "retrieved": f"RetrievalQA: hybrid RRF over all {len(paragraphs)} paragraphs, {args.qa_passages} passages"}
+              "retrieved": f"RetrievalQA: hybrid blend over all {len(paragraphs)} paragraphs, {args.qa_passages} passages"}
     table = []
     for mode in MODES:
         for where in ("gold", "retrieved"):
@@ -562,48 +595,58 @@ def part_qa(args, rep):
                           fmt(sc["em_all"]), fmt(sc["f1_all"]), fmt(qps[mode, where], ".1f")])
     fold_table = [[f"{f['article']} ({f['title']})", f["n_train"], f"{f['fit_s']:.0f}" + (" (cached)" if f["cached"]
                                                                                          else ""),
-                   f["n_test"], fmt(f["abstains", "gold"]["f1_ans"]), fmt(f["abstains", "retrieved"]["f1_ans"]),
-                   fmt(f["abstains", "gold"]["noans"]), fmt(f["abstains", "retrieved"]["noans"]),
+                   f["n_calib"], f"{f['threshold']:.3f}",
+                   f["n_test"], fmt(f["threshold", "gold"]["f1_ans"]), fmt(f["threshold", "retrieved"]["f1_ans"]),
+                   fmt(f["threshold", "gold"]["noans"]), fmt(f["threshold", "retrieved"]["noans"]),
                    fmt(f["forced", "gold"]["f1_ans"]), fmt(f["forced", "retrieved"]["f1_ans"]),
                    f"{f['index_s']:.0f}"] for f in folds]
     in_top = np.mean([r["pid_in_top"] for r in answerable]) if answerable else float("nan")
     from_gold = np.mean([r["forced", "from_gold_paragraph"] for r in answerable]) if answerable else float("nan")
+    ratio = {mode: scores[mode, "retrieved"]["f1_ans"] / scores[mode, "gold"]["f1_ans"]
+             if scores[mode, "gold"]["f1_ans"] else float("nan") for mode in MODES}
     lines = [
         f"## {setting}",
         "",
-        f"Reader: `ExtractiveQuestionAnswerer(model={args.reader_id}, allow_no_answer=True, max_length="
-        f"{args.qa_max_length}, batch_size={args.qa_batch_size}, epochs={args.qa_epochs}, learning_rate="
-        f"{args.qa_learning_rate:g}, random_state=0)`, fine-tuned on (question, gold paragraph) pairs "
-        f"(the first gold answer; \"\" for unanswerable questions) of {'four articles' if len(articles) > 1 else 'the other articles'}"
-        f" and tested on the questions of the held-out article ({len(articles)} fold{'s' * (len(articles) > 1)}: "
-        "one per article, so no question is answered by a reader that saw it). "
+        f"Reader: `ExtractiveQuestionAnswerer(model={args.reader_id}, max_length={args.qa_max_length}, batch_size="
+        f"{args.qa_batch_size}, epochs={args.qa_epochs}, learning_rate={args.qa_learning_rate:g}, random_state=0)`, "
+        "fine-tuned on (question, gold paragraph, first gold answer) of the answerable questions of "
+        f"{'four articles' if len(articles) > 1 else 'the other articles'} except a {args.qa_calibration:.0%} "
+        "calibration share, and tested on the questions of the held-out article "
+        f"({len(articles)} fold{'s' * (len(articles) > 1)}: one per article, so no question is answered by a reader "
+        "that saw it). \"No answer\": the reader reads with `allow_no_answer=False` (always its best span) and says \"\" "
+        "when that span's probability is under a threshold, picked per fold on the calibration questions of the "
+        "training articles (the held-out answerable share and all their unanswerable questions; maximizing the mean "
+        "of F1 on the answerable and no-answer accuracy on the unanswerable ones). "
         + ("--quick: a tiny random backbone, a few questions; the numbers mean nothing. " if args.quick else
            QA_SETTINGS_NOTE)
-        + f"RetrievalQA: `RetrievalQA(retriever=HybridRetriever(fusion='rrf', depth=100, BM25 + MiniLM exact), "
-        f"reader=FrozenEstimator(<the fold's reader>), n_passages={args.qa_passages}, min_score=0.0)`, fitted on all "
-        f"{len(paragraphs)} paragraphs (every article), predicting with `predict_sources`; the hybrid retriever was "
-        "chosen before any result of part (a). Each reader is read twice: as trained (`allow_no_answer=True`: it may "
-        "answer \"\") and forced to answer (`set_params(allow_no_answer=False)` after fitting: its best span, "
-        "so the span extraction can be compared even where the reader abstains). Scores: SQuAD exact match / F1 "
-        "(`nlpipe.metrics.squad`, all gold answers) over answerable questions; no-answer accuracy: the share of "
-        "unanswerable questions answered \"\"; EM / F1 (all): SQuAD 2.0 style, an unanswerable question scores 1 "
-        "for \"\" and 0 otherwise. questions/s: `predict` (gold) and `predict_sources` (RetrievalQA: retrieving "
-        f"and reading {args.qa_passages} passages). "
+        + "RetrievalQA: `RetrievalQA(retriever=HybridRetriever(BM25 + MiniLM exact; default blend, weight 0.5), "
+        f"reader=FrozenEstimator(<the fold's reader>), n_passages={args.qa_passages}, min_score=<the fold's "
+        f"threshold>)`, fitted on all {len(paragraphs)} paragraphs (every article), predicting with "
+        "`predict_sources`: it answers with the most probable span over its passages, or \"\" when none reaches "
+        "min_score. Each reader is also read forced to answer (threshold 0), so the span extraction can be compared "
+        "on its own. Scores: SQuAD exact match / F1 (`nlpipe.metrics.squad`, all gold answers) over answerable "
+        "questions; no-answer accuracy: the share of unanswerable questions answered \"\"; EM / F1 (all): SQuAD 2.0 "
+        "style, an unanswerable question scores 1 for \"\" and 0 otherwise. questions/s: `predict_spans` (gold) "
+        f"and `predict_sources` (RetrievalQA: retrieving and reading {args.qa_passages} passages). "
         f"Part time {minutes:.1f} min (reader training {train_min:.1f} min"
         + (", read from the cache where the table says so)." if any(f["cached"] for f in folds) else ")."),
         "",
         *md_table(header, table),
         "",
-        f"Answerable questions whose gold paragraph is among the {args.qa_passages} retrieved: {in_top:.3f}; forced "
-        f"to answer, RetrievalQA took its answer from the gold paragraph for {from_gold:.3f} of them. RetrievalQA says "
-        "\"\" only when the reader abstains on every retrieved passage, so on unanswerable questions it abstains less "
-        "often than the reader given the one gold paragraph.",
+        f"F1 (answerable) with retrieved passages / with the gold paragraph: {ratio['threshold']:.2f} with the "
+        f"no-answer threshold, {ratio['forced']:.2f} forced to answer (target >= 0.9: "
+        f"{verdict(ratio['threshold'] >= 0.9)}). Answerable questions whose gold paragraph is among the "
+        f"{args.qa_passages} retrieved: {in_top:.3f}; forced to answer, RetrievalQA took its answer from the gold "
+        f"paragraph for {from_gold:.3f} of them. With several passages the best span probability is a maximum over "
+        "passages, so RetrievalQA reaches the threshold more often than the reader given one paragraph: it abstains "
+        "less on unanswerable questions.",
         "",
         "Per fold (held-out article):",
         "",
-        *md_table(["held-out article", "train questions", "train s", "test questions", "F1 ans. (gold)",
-                   "F1 ans. (retrieved)", "no-answer acc. (gold)", "no-answer acc. (retrieved)",
-                   "forced: F1 ans. (gold)", "forced: F1 ans. (retrieved)", "RetrievalQA fit s"], fold_table),
+        *md_table(["held-out article", "train questions", "train s", "calibration questions", "threshold",
+                   "test questions", "F1 ans. (gold)", "F1 ans. (retrieved)", "no-answer acc. (gold)",
+                   "no-answer acc. (retrieved)", "forced: F1 ans. (gold)", "forced: F1 ans. (retrieved)",
+                   "RetrievalQA fit s"], fold_table),
         "",
     ]
     rows = []
@@ -611,13 +654,13 @@ def part_qa(args, rep):
         for where in ("gold", "retrieved"):
             sc = scores[mode, where]
             system = ("nlpipe ExtractiveQuestionAnswerer on the gold paragraph" if where == "gold" else
-                      f"nlpipe RetrievalQA (hybrid RRF, {args.qa_passages} passages)") + f", {MODE_LABELS[mode]}"
+                      f"nlpipe RetrievalQA (hybrid blend, {args.qa_passages} passages)") + f", {MODE_LABELS[mode]}"
             rows.append(rep.row(setting, system, "nlpipe", {"score": rep.num(sc["f1_ans"], ".3f")},
                                 rep.num(qps[mode, where], ".1f"),
                                 note=f"F1 (answerable); no-answer accuracy {sc['noans']:.3f}",
                                 short=("reader, gold" if where == "gold" else "RetrievalQA")
                                 + (", forced" if mode == "forced" else "")))
-    summary = {"scores": scores, "n_folds": len(articles), "train_min": train_min}
+    summary = {"scores": scores, "n_folds": len(articles), "train_min": train_min, "ratio": ratio}
     return lines, rows, summary
 
 
@@ -1139,6 +1182,9 @@ def main(argv=None):
     parser.add_argument("--qa-epochs", type=int, default=2)
     parser.add_argument("--qa-learning-rate", type=float, default=1e-4)
     parser.add_argument("--qa-passages", type=int, default=3, help="RetrievalQA n_passages")
+    parser.add_argument("--qa-calibration", type=float, default=0.2,
+                        help="share of the training articles' answerable questions kept out of training to pick "
+                             "the no-answer threshold")
     parser.add_argument("--qa-train-limit", type=int, default=0, help="train on at most N questions per fold (0: all)")
     parser.add_argument("--qa-test-limit", type=int, default=0, help="test on at most N questions per fold (0: all)")
     parser.add_argument("--speed-passages", type=int, default=100_000)
@@ -1233,8 +1279,8 @@ def write_results(args, out, cmd, old, sections, json_rows, summaries, part_minu
     targets = []
     qa = summaries.get("qa")
     if qa:
-        for mode, key, label in (("abstains", "f1_ans", "F1 on answerable questions"),
-                                 ("abstains", "f1_all", "SQuAD 2.0 F1 over all questions"),
+        for mode, key, label in (("threshold", "f1_ans", "F1 on answerable questions"),
+                                 ("threshold", "f1_all", "SQuAD 2.0 F1 over all questions"),
                                  ("forced", "f1_ans", "F1 on answerable questions, reader forced to answer")):
             g, r = qa["scores"][mode, "gold"][key], qa["scores"][mode, "retrieved"][key]
             ratio = r / g if g else float("nan")
