@@ -36,6 +36,7 @@ _LAZY = {
     "TransformerClassifier": "nlpipe.classification",
     "TransformerRegressor": "nlpipe.classification",
     "TransformerEmbedder": "nlpipe.classification",
+    "FewShotClassifier": "nlpipe.classification",
     "LexiconSentiment": "nlpipe.sentiment",
     "LexiconFeatures": "nlpipe.sentiment",
     "IntensityRegressor": "nlpipe.sentiment",

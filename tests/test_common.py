@@ -36,6 +36,8 @@ def _instance(cls, **params):
         params = {"model": make_tiny_backbone(), "verbose": 0, **params}
         if "epochs" in defaults:
             params = {"epochs": 2, "batch_size": 8, "learning_rate": 3e-3, "random_state": 0, **params}
+        if "n_iterations" in defaults:  # few-shot: each text read twice per epoch, not 20 times
+            params = {"n_iterations": 2, **params}
         if "max_new_tokens" in defaults:  # an untrained tiny model rambles until the limit
             params = {"max_new_tokens": 12, **params}
     return cls(**params)
@@ -52,6 +54,7 @@ PARAM_GRIDS = {
     "TfidfNBClassifier": {"alpha": [0.1, 1.0], "variant": ["complement", "multinomial"]},
     "TransformerClassifier": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
     "TransformerRegressor": {"learning_rate": [1e-3, 3e-3], "epochs": [1, 2]},
+    "FewShotClassifier": {"n_iterations": [1, 2], "joint_epochs": [0, 1]},
     "LexiconSentiment": {"C": [1.0, 100.0], "class_weight": [None, "balanced"]},
     "IntensityRegressor": {"alpha": [0.3, 1.0], "lexicon": [None, "vader"]},
     "IntensityClassifier": {"C": [1.0, 100.0]},
@@ -81,6 +84,7 @@ EXTRA_CONFIGS = [
     nlpipe.SentimentClassifier(analyzer="char", lexicon=None, random_state=0),
     _instance(nlpipe.TransformerEmbedder, pooling="auto"),
     _instance(nlpipe.TransformerClassifier, pooling="mean", head_init="probe", epochs=0),
+    _instance(nlpipe.FewShotClassifier, joint_epochs=1, class_weight="balanced", epochs=1),
     *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],
     _instance(nlpipe.AbstractiveSummarizer, model=_tiny_causal_lm(), long_input="chunk", max_length=64,
               prompt="Summary of {text}"),

@@ -122,7 +122,9 @@ def inherit_params(estimator_class, docs=None):
     cls = estimator_class
     own = inspect.signature(cls.__dict__["__init__"])
     if any(p.kind is p.VAR_KEYWORD for p in own.parameters.values()):
-        parent = next(k for k in cls.__mro__[1:] if "__init__" in k.__dict__)
+        # ``_init_parent``: the class whose ``__init__`` takes the forwarded parameters, when it is not the
+        # nearest one (a subclass that keeps its parent's methods but not all of its parameters).
+        parent = cls.__dict__.get("_init_parent") or next(k for k in cls.__mro__[1:] if "__init__" in k.__dict__)
         inherited = [p for p in inspect.signature(parent.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY]
         names = {p.name for p in inherited}
         mine = {p.name: p for p in own.parameters.values() if p.kind is p.KEYWORD_ONLY}

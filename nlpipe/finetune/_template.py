@@ -127,8 +127,10 @@ class FineTunedEstimator(TransformerEstimator):
     4. ``_loss(neural, data) -> callable``: ``loss(model, batch, target)``, a scalar.
 
     Then it splits off the validation rows (``validation_fraction``), calls the
-    optional ``_before_training(neural, train_examples)`` (e.g. a linear-probe head)
-    and runs :func:`nlpipe.neural.train` once, with checkpointing and resuming.
+    optional ``_before_training(neural, train_examples)`` (e.g. a linear-probe head),
+    runs :func:`nlpipe.neural.train` once, with checkpointing and resuming, and
+    calls the optional ``_after_training(neural, data, seed)`` (e.g. a head fitted
+    on the trained encoder).
     A failed or interrupted ``fit`` leaves the estimator unfitted.
 
     ``__init__`` takes the training and runtime parameters below; a subclass's
@@ -238,6 +240,7 @@ class FineTunedEstimator(TransformerEstimator):
             examples = self._training_examples(neural, data)
             if examples is not None:
                 self._train(neural, examples, self._loss(neural, data), seed)
+            self._after_training(neural, data, seed)
         return self
 
     # ------------------------------------------------------------------ hooks
@@ -260,8 +263,12 @@ class FineTunedEstimator(TransformerEstimator):
     def _before_training(self, neural, examples):
         """Hook: runs on the training rows (validation rows split off) before the loop; nothing by default."""
 
+    def _after_training(self, neural, data, seed):
+        """Hook: runs once the loop is done (e.g. a head fitted on the trained encoder); nothing by default."""
+
     # ------------------------------------------------------------------- loop
-    def _train(self, neural, examples, loss, seed):
+    def _train(self, neural, examples, loss, seed, *, epochs=None):
+        """Split off the validation rows and run the loop; its per-epoch records extend ``history_``."""
         if not isinstance(examples.targets, list):
             import torch
 
@@ -273,10 +280,11 @@ class FineTunedEstimator(TransformerEstimator):
             held_out = examples.subset(val_idx)
             validation = (held_out.ids, held_out.targets, held_out.token_types)
         self._before_training(neural, train)
-        if self.epochs == 0:
+        epochs = self.epochs if epochs is None else epochs
+        if epochs == 0:
             return
         config = neural.TrainingConfig(
-            epochs=self.epochs,
+            epochs=epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
@@ -288,7 +296,7 @@ class FineTunedEstimator(TransformerEstimator):
             resume=self.resume,
             seed=seed,
         )
-        self.history_ = neural.train(
+        self.history_ += neural.train(
             self.model_,
             train.ids,
             train.targets,

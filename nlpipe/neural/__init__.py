@@ -68,7 +68,7 @@ from ._loop import (
     run_inference,
     train,
 )
-from ._losses import SoftTargets
+from ._losses import SoftTargets, pair_similarity_loss
 from ._onnx import export_onnx
 from ._state import device_after_load, pack, unpack, weights_to_bytes
 
@@ -95,6 +95,7 @@ __all__ = [
     "mean_pool",
     "mean_pooled_features",
     "mean_pooled_logits",
+    "pair_similarity_loss",
     "pack",
     "prepare_generation",
     "pretrained_pooling",

@@ -120,3 +120,55 @@ class SoftTargets:
         if w < 1 and has.any():
             value = value + (1 - w) * functional.cross_entropy(logits[has], gold[has])
         return value
+
+
+def pair_similarity_loss(embeddings, sources, labels):
+    """SetFit's cosine-similarity loss over every pair of texts in a batch, positives and negatives weighed equally.
+
+    The target similarity of two texts is the Jaccard similarity of their label
+    sets: 1 for the same class and 0 for different classes (single-label, one-hot
+    ``labels``), the share of labels in common for multilabel rows (two texts
+    without labels: 1). The loss is the squared error between the embeddings'
+    cosine similarity and that target, averaged over the positive pairs (target
+    >= 0.5) and over the negative ones, then between the two, so that a batch of
+    many classes is not all negatives. Pairs of rows with the same ``sources``
+    value (a text and its repeat) are left out.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor of shape (n_texts, hidden_size)
+        One vector per text of the batch.
+    sources : torch.Tensor of shape (n_texts,)
+        The training text each row is (rows repeated across iterations share it).
+    labels : torch.Tensor of shape (n_texts, n_labels)
+        0/1 label indicators per row (one-hot for single-label problems).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar; 0 (with gradient) when the batch has no pair of different texts.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import pair_similarity_loss
+    >>> labels = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> aligned = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])  # same class together, other class orthogonal
+    >>> float(pair_similarity_loss(aligned, torch.arange(3), labels))
+    0.0
+    >>> round(float(pair_similarity_loss(torch.ones(3, 2), torch.arange(3), labels)), 4)  # all alike: negatives err
+    0.5
+    """
+    z = torch.nn.functional.normalize(embeddings.float(), dim=1)
+    cos = z @ z.T
+    labels = labels.float()
+    inter = labels @ labels.T
+    count = labels.sum(dim=1)
+    union = count[:, None] + count[None, :] - inter
+    target = torch.where(union > 0, inter / union.clamp(min=1e-12), torch.ones_like(inter))
+    pairs = torch.triu(sources[:, None] != sources[None, :], diagonal=1)
+    error = (cos - target) ** 2
+    parts = [error[mask].mean() for mask in (pairs & (target >= 0.5), pairs & (target < 0.5)) if mask.any()]
+    if not parts:
+        return (embeddings * 0).sum()
+    return sum(parts) / len(parts)
