@@ -85,6 +85,7 @@ EXTRA_CONFIGS = [
     _instance(nlpipe.TransformerEmbedder, pooling="auto"),
     _instance(nlpipe.TransformerClassifier, pooling="mean", head_init="probe", epochs=0),
     _instance(nlpipe.FewShotClassifier, joint_epochs=1, class_weight="balanced", epochs=1),
+    _instance(nlpipe.TransformerRegressor, lora=2),
     *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],
     _instance(nlpipe.AbstractiveSummarizer, model=_tiny_causal_lm(), long_input="chunk", max_length=64,
               prompt="Summary of {text}"),

@@ -15,11 +15,11 @@ _TRAINING_DOC = """\
         the prompt). None uses the backbone's limit; larger values are clipped to it.
     batch_size : int, default={batch_size}
         Examples per training step and per inference batch.
-    epochs : int, default=3
+    epochs : int, default={epochs}
         Passes over the training data; 0 keeps the pretrained weights (with
         ``head_init="probe"``, a classifier or regressor still fits its head on
         the frozen features).
-    learning_rate : float, default=5e-5
+    learning_rate : float, default={learning_rate}
         Peak AdamW learning rate (linear warm-up and decay).
     weight_decay : float, default=0.01
         AdamW weight decay (not applied to biases and norm weights).
@@ -29,6 +29,16 @@ _TRAINING_DOC = """\
         Batches whose gradients are summed before each optimizer step.
     max_grad_norm : float or None, default=1.0
         Gradient clipping norm; None disables clipping.
+    lora : int, dict or None, default=None
+        Train low-rank adapters (LoRA, with ``peft``) instead of every weight of
+        the backbone: an int is the rank ``r`` (``lora_alpha=2r``, dropout 0.1,
+        the attention projections peft targets for the architecture, else every
+        linear layer); a dict gives ``peft.LoraConfig`` arguments (``r``,
+        ``lora_alpha``, ``target_modules``, ...). The task head trains in full.
+        The adapters are merged into the weights after training: the fitted
+        model is a plain one, as large and fast as a full fine-tune. LoRA wants
+        a larger ``learning_rate`` than full fine-tuning (1e-4 to 1e-3). Needs
+        the ``peft`` extra.
     validation_fraction : float or None, default=None
         Hold out this fraction (stratified for single-label classification) to
         measure the validation loss after every epoch; the best epoch's weights
@@ -128,7 +138,7 @@ def shared_parameters(estimator_class):
     --------
     >>> import inspect
     >>> from nlpipe import TransformerClassifier
-    >>> "learning_rate : float, default=5e-5" in TransformerClassifier.__doc__
+    >>> "learning_rate : float, default=5e-05" in TransformerClassifier.__doc__
     True
     >>> list(inspect.signature(TransformerClassifier).parameters)[:8]
     ['model', 'class_weight', 'pooling', 'head_init', 'long_texts', 'doc_stride', 'max_length', 'batch_size']

@@ -162,6 +162,7 @@ class FineTunedEstimator(TransformerEstimator):
         "warmup_ratio": [Interval(numbers.Real, 0, 1)],
         "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None)],
         "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "lora": [None, Interval(numbers.Integral, 1, None), dict],
         "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
         "checkpoint_dir": [None, str, os.PathLike],
@@ -180,6 +181,7 @@ class FineTunedEstimator(TransformerEstimator):
         warmup_ratio=0.1,
         gradient_accumulation_steps=1,
         max_grad_norm=1.0,
+        lora=None,
         validation_fraction=None,
         early_stopping_patience=None,
         checkpoint_dir=None,
@@ -197,6 +199,7 @@ class FineTunedEstimator(TransformerEstimator):
         self.warmup_ratio = warmup_ratio
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.max_grad_norm = max_grad_norm
+        self.lora = lora
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.checkpoint_dir = checkpoint_dir
@@ -236,7 +239,7 @@ class FineTunedEstimator(TransformerEstimator):
             model, tokenizer = self._build_model(neural, data)
             self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
             self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
-            self.history_ = []
+            self.history_, self.lora_ = [], None
             examples = self._training_examples(neural, data)
             if examples is not None:
                 self._train(neural, examples, self._loss(neural, data), seed)
@@ -283,6 +286,9 @@ class FineTunedEstimator(TransformerEstimator):
         epochs = self.epochs if epochs is None else epochs
         if epochs == 0:
             return
+        wrapped = None
+        if self.lora is not None:  # adapters in the backbone's layers; the model object stays the same
+            wrapped, self.lora_ = neural.add_lora(self.model_, self.lora)
         config = neural.TrainingConfig(
             epochs=epochs,
             batch_size=self.batch_size,
@@ -309,10 +315,16 @@ class FineTunedEstimator(TransformerEstimator):
             token_types=train.token_types,
             verbose=self.verbose,
         )
+        if wrapped is not None:
+            self.model_ = neural.merge_lora(wrapped)
+
+    def _fitted_meta(self):
+        return {**super()._fitted_meta(), "lora_": getattr(self, "lora_", None)}
 
     def _set_fitted_meta(self, meta):
         super()._set_fitted_meta(meta)
         self.history_ = []
+        self.lora_ = meta.get("lora_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

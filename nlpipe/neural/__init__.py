@@ -68,6 +68,7 @@ from ._loop import (
     run_inference,
     train,
 )
+from ._lora import add_lora, lora_settings, merge_lora
 from ._losses import SoftTargets, pair_similarity_loss
 from ._onnx import export_onnx
 from ._state import device_after_load, pack, unpack, weights_to_bytes
@@ -76,6 +77,7 @@ __all__ = [
     "IGNORE_INDEX",
     "SoftTargets",
     "TrainingConfig",
+    "add_lora",
     "autocast_dtype",
     "causal_training_ids",
     "collate",
@@ -92,9 +94,11 @@ __all__ = [
     "magnitude_prune_linears",
     "load_backbone",
     "load_tokenizer",
+    "lora_settings",
     "mean_pool",
     "mean_pooled_features",
     "mean_pooled_logits",
+    "merge_lora",
     "pair_similarity_loss",
     "pack",
     "prepare_generation",
