@@ -66,7 +66,7 @@ def test_multilabel_label_lists():
 
 
 def test_joint_epochs_continue_end_to_end_after_the_head():
-    clf = _fewshot(joint_epochs=4).fit(X, y)
+    clf = _fewshot(joint_epochs=4, class_weight="balanced").fit(X, y)
     assert [h["phase"] for h in clf.history_] == ["contrastive"] + ["joint"] * 4
     joint = [h["train_loss"] for h in clf.history_[1:]]
     assert joint[-1] < joint[0] / 4  # the classification loss, end to end

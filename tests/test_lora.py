@@ -29,10 +29,10 @@ def _pretrained_state(path, task="sequence-classification", **head):
         return {k: v.clone() for k, v in load_backbone(path, task, **head).state_dict().items()}
 
 
-@pytest.mark.parametrize("head_init", ["random", "probe"])
-def test_lora_trains_adapters_and_the_head_only(head_init):
-    clf = _tiny(nlpipe.TransformerClassifier, lora=4, pooling="mean", head_init=head_init).fit(X, y)
-    assert clf.score(X, y) >= 0.8
+def test_lora_trains_adapters_and_the_head_only():
+    # LP-FT with LoRA: the head starts from a probe on frozen features, then adapters and head train.
+    clf = _tiny(nlpipe.TransformerClassifier, lora=4, pooling="mean", head_init="probe").fit(X, y)
+    assert clf.score(X, y) == 1.0
     info = clf.lora_
     assert info["r"] == 4 and info["lora_alpha"] == 8 and info["target_modules"] == ["query", "value"]
     assert info["trainable"] < info["total"] / 5
@@ -47,13 +47,13 @@ def test_lora_trains_adapters_and_the_head_only(head_init):
     assert all(p.requires_grad for p in clf.model_.parameters())
 
 
-def test_lora_model_pickles_self_contained_and_predicts_the_same():
+def test_lora_model_pickles_self_contained_and_predicts_the_same(tmp_path):
     clf = _tiny(nlpipe.TransformerClassifier, lora={"r": 2, "lora_alpha": 4, "target_modules": ["query", "key"]})
     clf.fit(X, y)
     assert clf.lora_["target_modules"] == ["query", "key"]
-    copy = pickle.loads(pickle.dumps(clf))
-    assert copy.lora_ == clf.lora_
-    np.testing.assert_allclose(copy.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    for copy in (pickle.loads(pickle.dumps(clf)), nlpipe.load(nlpipe.save(clf, tmp_path / "clf.nlpipe"))):
+        assert copy.lora_ == clf.lora_
+        np.testing.assert_allclose(copy.predict_proba(X), clf.predict_proba(X), atol=1e-6)
 
 
 def test_lora_on_regressor_and_text_to_text():
