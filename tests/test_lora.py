@@ -79,3 +79,51 @@ def test_bad_lora_settings_fail_clearly():
         _tiny(nlpipe.TransformerClassifier, lora={"r": 0}).fit(X, y)
     with pytest.raises(ValueError, match="LoRA could not be set up"):
         _tiny(nlpipe.TransformerClassifier, lora={"r": 2, "target_modules": ["no_such_layer"]}).fit(X, y)
+
+
+def test_adapter_storage_needs_the_very_base_it_was_trained_on(tmp_path):
+    import shutil
+
+    from nlpipe.testing import make_tiny_backbone
+
+    base = tmp_path / "base"
+    shutil.copytree(make_tiny_backbone(), base)
+    clf = _tiny(nlpipe.TransformerClassifier, model=str(base), lora=2, lora_storage="adapter").fit(X, y)
+    merged = pickle.dumps(clf.set_params(lora_storage="merged"))
+    clf.set_params(lora_storage="adapter")
+    small = pickle.dumps(clf)
+    assert len(small) < len(merged) / 3  # adapter and head, not the backbone
+    for copy in (pickle.loads(small), nlpipe.load(nlpipe.save(clf, tmp_path / "clf.nlpipe"))):
+        np.testing.assert_allclose(copy.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    again = pickle.loads(pickle.dumps(pickle.loads(small)))  # an unpickled model pickles small again
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    from nlpipe.compression import Quantizer
+
+    int8 = pickle.dumps(Quantizer(dtype="int8").fit_transform(clf))  # compressed: stored in full
+    shutil.rmtree(base)  # the base is gone: loading says which model it needs
+    assert (pickle.loads(int8).predict(X) == clf.predict(X)).mean() >= 0.9
+    with pytest.raises(ValueError, match="needs its base model"):
+        pickle.loads(small)
+
+
+def test_adapter_storage_refuses_a_changed_base(tmp_path):
+    import shutil
+
+    from nlpipe.neural import load_backbone, quiet_transformers
+    from nlpipe.testing import make_tiny_backbone
+
+    base = tmp_path / "base"
+    shutil.copytree(make_tiny_backbone(), base)
+    clf = _tiny(nlpipe.TransformerClassifier, model=str(base), lora=2, lora_storage="adapter").fit(X, y)
+    small = pickle.dumps(clf)
+    with quiet_transformers(0):
+        changed = load_backbone(str(base), "embedding")
+    with torch.no_grad():
+        changed.embeddings.word_embeddings.weight.mul_(1.01)
+    changed.save_pretrained(base)
+    with pytest.raises(ValueError, match="other weights"):
+        pickle.loads(small)
+    with pytest.raises(ValueError, match="lora_storage='adapter'"):
+        _tiny(nlpipe.TransformerClassifier, lora_storage="adapter").fit(X, y)
+    with pytest.raises(ValueError, match="lora_storage"):
+        nlpipe.FewShotClassifier(model=str(base), lora=2, lora_storage="adapter", verbose=0).fit(X, y)

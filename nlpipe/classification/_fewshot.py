@@ -115,6 +115,9 @@ class FewShotClassifier(TransformerClassifier):
         if isinstance(y, import_neural().SoftTargets):
             raise TypeError("FewShotClassifier does not train on a teacher's probabilities; distil into a "
                             "TransformerClassifier instead.")
+        if self.lora_storage == "adapter":
+            # Its head is fitted after the adapter is merged, so an adapter-only pickle would miss it.
+            raise ValueError("FewShotClassifier does not take lora_storage='adapter'; use 'merged'.")
         if self.validation_fraction is not None:
             # Rows are repeated n_iterations times before the split: a held-out row would also be trained on.
             raise ValueError("FewShotClassifier does not take validation_fraction: with a few labels, train on "

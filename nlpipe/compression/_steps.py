@@ -86,6 +86,9 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
         """A compressed deep copy of ``X``, by the step's ``_linear`` or ``_transformer``."""
         model = copy.deepcopy(X)
         getattr(self, f"_{family}")(model)
+        if vars(model).get("lora_adapter_") is not None:
+            # The adapter no longer describes the compressed weights: the copy stores them in full.
+            model.lora_adapter_ = None
         return model
 
     def _record(self):

@@ -180,7 +180,13 @@ class TransformerEstimator(BaseTextEstimator):
         tokenizer = state.pop("tokenizer_", None)
         if model is not None:
             # Bytes only: no CUDA tensor and no live tokenizer handle in the pickle.
-            state["_packed"] = import_neural().pack(model, tokenizer)
+            adapter = state.pop("lora_adapter_", None)
+            if adapter is not None and state.get("lora_storage") == "adapter":
+                # The LoRA adapter and head only; the base weights are loaded from where ``model`` names them.
+                state["_packed"] = import_neural().pack(model, tokenizer, adapter=adapter, lora=state["lora_"],
+                                                        base=os.fspath(state["model"]))
+            else:
+                state["_packed"] = import_neural().pack(model, tokenizer)
             state["device_"] = str(state["device_"])
         return state
 
@@ -192,6 +198,8 @@ class TransformerEstimator(BaseTextEstimator):
         elif packed is not None:
             neural = import_neural()
             model, tokenizer = neural.unpack(packed, self._packed_task())
+            if "lora" in packed:
+                self.lora_adapter_ = packed["weights"]
             self.device_ = neural.device_after_load(self.device_)
             self.model_ = model.to(self.device_)
             self.tokenizer_ = tokenizer

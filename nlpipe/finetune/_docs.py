@@ -39,6 +39,14 @@ _TRAINING_DOC = """\
         model is a plain one, as large and fast as a full fine-tune. LoRA wants
         a larger ``learning_rate`` than full fine-tuning (1e-4 to 1e-3). Needs
         the ``peft`` extra.
+    lora_storage : {{"merged", "adapter"}}, default="merged"
+        What pickles and ``nlpipe.save`` store of a LoRA fit: "merged", the whole
+        merged model (self-contained); "adapter", only the adapter and the head
+        with a reference to the base model (the ``model`` parameter) and its
+        weights' SHA-256: loading then needs that base where ``model`` names it
+        and fails naming it when it is missing or different. For many task models
+        on one base. A compressed copy (``nlpipe.compression``) stores its
+        weights in full.
     validation_fraction : float or None, default=None
         Hold out this fraction (stratified for single-label classification) to
         measure the validation loss after every epoch; the best epoch's weights

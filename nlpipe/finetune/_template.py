@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ..base import Interval, fit_context
+from ..base import Interval, Options, fit_context
 from ._base import TransformerEstimator, import_neural
 from ._docs import shared_parameters
 
@@ -163,6 +163,7 @@ class FineTunedEstimator(TransformerEstimator):
         "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None)],
         "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "lora": [None, Interval(numbers.Integral, 1, None), dict],
+        "lora_storage": [Options(["merged", "adapter"])],
         "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
         "checkpoint_dir": [None, str, os.PathLike],
@@ -182,6 +183,7 @@ class FineTunedEstimator(TransformerEstimator):
         gradient_accumulation_steps=1,
         max_grad_norm=1.0,
         lora=None,
+        lora_storage="merged",
         validation_fraction=None,
         early_stopping_patience=None,
         checkpoint_dir=None,
@@ -200,6 +202,7 @@ class FineTunedEstimator(TransformerEstimator):
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.max_grad_norm = max_grad_norm
         self.lora = lora
+        self.lora_storage = lora_storage
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.checkpoint_dir = checkpoint_dir
@@ -231,6 +234,8 @@ class FineTunedEstimator(TransformerEstimator):
         self._validate_params()
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs checkpoint_dir: the folder a previous fit saved its epochs to.")
+        if self.lora_storage == "adapter" and self.lora is None:
+            raise ValueError("lora_storage='adapter' stores a LoRA adapter: set lora (a rank or LoraConfig arguments).")
         data = self._validate_data(X, y)
         neural = import_neural()
         seed = draw_seed(self.random_state)
@@ -239,7 +244,7 @@ class FineTunedEstimator(TransformerEstimator):
             model, tokenizer = self._build_model(neural, data)
             self.model_, self.tokenizer_, self.device_ = model.to(device), tokenizer, device
             self.max_length_ = neural.resolve_max_length(self.max_length, tokenizer, model)
-            self.history_, self.lora_ = [], None
+            self.history_, self.lora_, self.lora_adapter_ = [], None, None
             examples = self._training_examples(neural, data)
             if examples is not None:
                 self._train(neural, examples, self._loss(neural, data), seed)
@@ -288,6 +293,11 @@ class FineTunedEstimator(TransformerEstimator):
             return
         wrapped = None
         if self.lora is not None:  # adapters in the backbone's layers; the model object stays the same
+            if self.lora_storage == "adapter":
+                if self.lora_adapter_ is not None:
+                    raise ValueError(f"{type(self).__name__} trains in more than one phase; lora_storage='adapter' "
+                                     "stores one adapter on the pretrained base. Use lora_storage='merged'.")
+                base = neural.backbone_sha256(self.model_)
             wrapped, self.lora_ = neural.add_lora(self.model_, self.lora)
         config = neural.TrainingConfig(
             epochs=epochs,
@@ -316,6 +326,9 @@ class FineTunedEstimator(TransformerEstimator):
             verbose=self.verbose,
         )
         if wrapped is not None:
+            if self.lora_storage == "adapter":  # pickles then hold the adapter and a reference to the base
+                self.lora_adapter_ = neural.adapter_bytes(wrapped)
+                self.lora_["base_sha256"] = base
             self.model_ = neural.merge_lora(wrapped)
 
     def _fitted_meta(self):

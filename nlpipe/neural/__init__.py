@@ -68,7 +68,7 @@ from ._loop import (
     run_inference,
     train,
 )
-from ._lora import add_lora, lora_settings, merge_lora
+from ._lora import adapter_bytes, add_lora, backbone_sha256, lora_settings, merge_adapter, merge_lora
 from ._losses import SoftTargets, pair_similarity_loss
 from ._onnx import export_onnx
 from ._state import device_after_load, pack, unpack, weights_to_bytes
@@ -77,8 +77,10 @@ __all__ = [
     "IGNORE_INDEX",
     "SoftTargets",
     "TrainingConfig",
+    "adapter_bytes",
     "add_lora",
     "autocast_dtype",
+    "backbone_sha256",
     "causal_training_ids",
     "collate",
     "collate_labels",
@@ -98,6 +100,7 @@ __all__ = [
     "mean_pool",
     "mean_pooled_features",
     "mean_pooled_logits",
+    "merge_adapter",
     "merge_lora",
     "pair_similarity_loss",
     "pack",

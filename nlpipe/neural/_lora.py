@@ -1,6 +1,9 @@
 """LoRA adapters (``peft``) injected into a model for training, then merged back into its weights."""
 
 import numbers
+import warnings
+
+import torch
 
 # Keys of peft.LoraConfig a user may set; peft's own bookkeeping fields (task_type, peft_type, ...) are not for
 # them: nlpipe trains the injected model itself and merges it, so no PeftModel wrapper outlives the fit.
@@ -109,7 +112,9 @@ def add_lora(model, lora):
     settings = lora_settings(lora, getattr(model.config, "model_type", ""))
     try:
         config = peft.LoraConfig(**settings)
-        wrapped = peft.get_peft_model(model, config)
+        with warnings.catch_warnings():  # peft calls a transformers method deprecated in 5.x
+            warnings.filterwarnings("ignore", category=FutureWarning, message=".*gradient_checkpointing.*")
+            wrapped = peft.get_peft_model(model, config)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"LoRA could not be set up with {settings}: {exc}") from None
     backbone = {id(p) for p in model.base_model.parameters()}
@@ -157,3 +162,126 @@ def merge_lora(wrapped):
     for p in model.parameters():
         p.requires_grad_(True)
     return model
+
+
+def adapter_bytes(wrapped):
+    """The trained adapter and the task head of ``wrapped`` as safetensors bytes (before :func:`merge_lora`).
+
+    Parameters
+    ----------
+    wrapped : peft.PeftModel
+        What :func:`add_lora` returned, trained.
+
+    Returns
+    -------
+    blob : bytes
+        ``lora.<peft key>`` tensors (peft's adapter state dict) and ``head.<name>``
+        tensors (the trainable parameters outside the adapters).
+
+    Examples
+    --------
+    >>> from safetensors.torch import load
+    >>> from nlpipe.neural import adapter_bytes, add_lora, load_backbone, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> with quiet_transformers(0):
+    ...     model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    >>> wrapped, info = add_lora(model, 2)
+    >>> names = sorted(load(adapter_bytes(wrapped)))
+    >>> names[:2], len(names) == 4 * 2 + 2  # A and B of query and value in 2 layers; the head
+    (['head.classifier.bias', 'head.classifier.weight'], True)
+    """
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save
+
+    tensors = {f"lora.{k}": v for k, v in get_peft_model_state_dict(wrapped).items()}
+    for name, p in wrapped.base_model.model.named_parameters():
+        if p.requires_grad and "lora_" not in name:
+            tensors[f"head.{name}"] = p
+    return save({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()})
+
+
+def backbone_sha256(model):
+    """SHA-256 of the backbone's weights (``model.base_model``), names and values: which base an adapter needs.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model (its head is left out).
+
+    Returns
+    -------
+    digest : str
+        Hex digest.
+
+    Examples
+    --------
+    >>> from nlpipe.neural import backbone_sha256, load_backbone, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> path = make_tiny_backbone()
+    >>> with quiet_transformers(0):
+    ...     two = load_backbone(path, "sequence-classification", num_labels=2)
+    ...     three = load_backbone(path, "sequence-classification", num_labels=3)
+    >>> backbone_sha256(two) == backbone_sha256(three)  # the heads differ, the backbone does not
+    True
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.base_model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def merge_adapter(model, blob, settings):
+    """Put a stored adapter and head (:func:`adapter_bytes`) on ``model`` (the base, loaded) and merge them.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        The base model, with the fine-tuned model's config (head size).
+    blob : bytes
+        What :func:`adapter_bytes` returned.
+    settings : dict
+        The LoRA settings it was trained with (``lora_`` of the estimator).
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        The same object, adapted and merged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import adapter_bytes, add_lora, load_backbone, merge_adapter, merge_lora, quiet_transformers
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> path = make_tiny_backbone()
+    >>> with quiet_transformers(0):
+    ...     trained, base = (load_backbone(path, "sequence-classification", num_labels=2) for _ in range(2))
+    >>> wrapped, info = add_lora(trained, 2)
+    >>> for name, p in trained.named_parameters():  # stands in for training
+    ...     if p.requires_grad:
+    ...         _ = torch.nn.init.normal_(p)
+    >>> blob = adapter_bytes(wrapped)
+    >>> trained = merge_lora(wrapped)
+    >>> rebuilt = merge_adapter(base, blob, info)
+    >>> all(torch.allclose(a, b, atol=1e-6) for a, b in zip(trained.state_dict().values(), rebuilt.state_dict().values()))
+    True
+    """
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load
+
+    tensors = load(bytes(blob))
+    wrapped, _ = add_lora(model, {k: v for k, v in settings.items() if k in _USER_KEYS})
+    adapter = {k.removeprefix("lora."): v for k, v in tensors.items() if k.startswith("lora.")}
+    result = set_peft_model_state_dict(wrapped, adapter)
+    if getattr(result, "unexpected_keys", None):
+        raise ValueError(f"The stored adapter has weights the model has no place for: {result.unexpected_keys[:5]}")
+    head = {k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")}
+    params = dict(model.named_parameters())
+    for name, value in head.items():
+        if name not in params or params[name].shape != value.shape:
+            raise ValueError(f"The stored head weight {name!r} does not fit the model.")
+        with torch.no_grad():
+            params[name].copy_(value)
+    return merge_lora(wrapped)

@@ -146,7 +146,7 @@ def _float_dtype(model):
     return next(iter(dtypes)) if len(dtypes) == 1 else None
 
 
-def pack(model, tokenizer):
+def pack(model, tokenizer, *, adapter=None, lora=None, base=None):
     """``{"config", "generation_config", "tokenizer": {...files}, "weights": bytes, ...}`` for pickling.
 
     Compressed models stay compressed: half-precision weights keep their dtype
@@ -159,12 +159,20 @@ def pack(model, tokenizer):
         The model (on any device; the bytes are written from CPU copies).
     tokenizer : transformers tokenizer
         Its tokenizer.
+    adapter : bytes or None, default=None
+        A LoRA adapter and head (:func:`adapter_bytes`) to store instead of the
+        weights; ``model`` is then the base ``base`` with this adapter merged.
+    lora : dict or None, default=None
+        With ``adapter``: its LoRA settings, ``base_sha256`` included.
+    base : str or None, default=None
+        With ``adapter``: where the base model is (hub id or folder).
 
     Returns
     -------
     packed : dict
         Plain bytes and lists only: ``config`` and ``tokenizer`` map file names to
-        bytes, ``weights`` is a safetensors blob; the other keys appear when needed.
+        bytes, ``weights`` is a safetensors blob (the adapter, with ``lora`` and
+        ``base``); the other keys appear when needed.
 
     Examples
     --------
@@ -185,6 +193,12 @@ def pack(model, tokenizer):
         "config": folder_to_files(model.config.save_pretrained),
         "tokenizer": folder_to_files(tokenizer.save_pretrained),
     }
+    if getattr(model, "generation_config", None) is not None and model.can_generate():
+        # Decoding settings (start/EOS/pad ids) live here in transformers 5, not in the config.
+        packed["generation_config"] = folder_to_files(model.generation_config.save_pretrained)
+    if adapter is not None:
+        packed.update(weights=bytes(adapter), lora=dict(lora), base=str(base))
+        return packed
     state = model.state_dict()
     quantized = quantized_modules(model)
     if quantized:
@@ -207,9 +221,6 @@ def pack(model, tokenizer):
     dtype = _float_dtype(model)
     if dtype in (torch.float16, torch.bfloat16):
         packed["dtype"] = str(dtype).removeprefix("torch.")
-    if getattr(model, "generation_config", None) is not None and model.can_generate():
-        # Decoding settings (start/EOS/pad ids) live here in transformers 5, not in the config.
-        packed["generation_config"] = folder_to_files(model.generation_config.save_pretrained)
     return packed
 
 
@@ -224,7 +235,10 @@ _TASK_CLASSES = {
 
 
 _PACKED_KEYS = {"config", "tokenizer", "weights", "generation_config", "quantized", "int8_embeddings", "structure",
-                "sparse", "dtype"}
+                "sparse", "dtype", "lora", "base"}
+# What a stored adapter's settings may hold: LoraConfig arguments and what nlpipe records beside them.
+_LORA_VALUES = {"r": int, "lora_alpha": (int, float), "lora_dropout": (int, float), "target_modules": (str, list),
+                "bias": str, "use_rslora": bool, "use_dora": bool, "trainable": int, "total": int, "base_sha256": str}
 
 
 def _check_packed(packed):
@@ -242,6 +256,17 @@ def _check_packed(packed):
             raise TypeError(f"Stored {key} must be a list of module names.")
     if packed.get("dtype", "float16") not in ("float16", "bfloat16"):
         raise ValueError(f"Stored dtype must be float16 or bfloat16, got {packed['dtype']!r}.")
+    if ("lora" in packed) != ("base" in packed):
+        raise ValueError("A stored adapter needs both its settings (lora) and its base model (base).")
+    if "lora" in packed:
+        lora = packed["lora"]
+        if not isinstance(lora, dict) or not isinstance(lora.get("base_sha256"), str) or not all(
+                k in _LORA_VALUES and isinstance(v, _LORA_VALUES[k]) for k, v in lora.items()):
+            raise TypeError("Stored LoRA settings must map LoraConfig names to plain values, with base_sha256.")
+        if isinstance(lora.get("target_modules"), list) and not all(isinstance(m, str) for m in lora["target_modules"]):
+            raise TypeError("Stored LoRA target_modules must be names.")
+        if not isinstance(packed["base"], str) or not 0 < len(packed["base"]) <= 4096:
+            raise TypeError("The stored base model must be a hub id or a path.")
     structure = packed.get("structure", {})
     if not isinstance(structure, dict) or not all(
             isinstance(v, dict) and set(v) == {"heads", "neurons"}
@@ -318,6 +343,12 @@ def unpack(packed, task):
         tokenizer = AutoTokenizer.from_pretrained(tmp, trust_remote_code=False)
     cls = getattr(transformers, _TASK_CLASSES[task])
     _check_model_size(cls, config, packed.get("dtype"))
+    if "lora" in packed:
+        model = _base_with_adapter(cls, config, packed)
+        _load_generation_config(model, packed)
+        if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return model.eval(), tokenizer
     # Built for real on CPU (not on the meta device): non-persistent buffers such as
     # BERT's position_ids are not in the state dict and must be initialised by the module.
     model = cls.from_config(config)
@@ -343,15 +374,39 @@ def unpack(packed, task):
         from ._compress import restore_quantized, sparse_decode
 
         restore_quantized(model, quantized, sparse_decode(load(packed["weights"]), packed.get("sparse", ())))
+    _load_generation_config(model, packed)
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token  # as when it was loaded for fitting
+    model.eval()
+    return model, tokenizer
+
+
+def _load_generation_config(model, packed):
     if "generation_config" in packed:
         from transformers import GenerationConfig
 
         with files_in_temp_folder(packed["generation_config"]) as tmp:
             model.generation_config = GenerationConfig.from_pretrained(tmp)
-    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
-        tokenizer.pad_token = tokenizer.eos_token  # as when it was loaded for fitting
-    model.eval()
-    return model, tokenizer
+
+
+def _base_with_adapter(cls, config, packed):
+    """The base model ``packed["base"]`` names, checked against the adapter's record, with the adapter merged."""
+    from ._backbone import quiet_transformers
+    from ._lora import backbone_sha256, merge_adapter
+
+    base, want = packed["base"], packed["lora"]["base_sha256"]
+    need = (f"This model stores only its LoRA adapter (lora_storage='adapter'); it needs its base model {base!r} "
+            f"(backbone weights sha256 {want[:16]}...)")
+    try:
+        with quiet_transformers(0):
+            # The fine-tuned config gives the head's size; the base's own head, if any, is replaced below.
+            model = cls.from_pretrained(base, config=config, ignore_mismatched_sizes=True, trust_remote_code=False)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"{need}, which could not be loaded: {exc}. Put that model where the path or the local "
+                         "Hugging Face cache has it, or refit with lora_storage='merged'.") from None
+    if backbone_sha256(model) != want:
+        raise ValueError(f"{need}; the model found there has other weights: the adapter was not trained on it.")
+    return merge_adapter(model, packed["weights"], packed["lora"])
 
 
 def device_after_load(saved_device):
