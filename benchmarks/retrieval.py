@@ -68,6 +68,7 @@ WEIGHTS = [round(w, 1) for w in np.linspace(0, 1, 11)]
 EF_GRID = [16, 32, 64, 128, 256]
 CMD = "python benchmarks/retrieval.py"
 MODES = ("threshold", "forced")
+WHERES = ("gold", "retrieved", "top1")  # the reader on the gold paragraph; RetrievalQA with n passages; with 1
 MODE_LABELS = {"threshold": "with the no-answer threshold", "forced": "forced to answer"}
 QA_SETTINGS_NOTE = (
     "Settings: the budget for training the five readers was about 25 minutes; one epoch of one fold takes about 2.5 "
@@ -548,23 +549,29 @@ def part_qa(args, rep):
         preds["threshold", "gold"] = np.where(spans["score"] >= threshold, spans["answer"], "").tolist()
         fold["forced", "gold_s"] = fold["threshold", "gold_s"] = gold_s
         for mode, min_score in (("threshold", threshold), ("forced", 0.0)):
-            qa.set_params(min_score=min_score)
-            sources, fold[mode, "ret_s"] = timed(lambda: qa.predict_sources(test["question"].tolist()))  # noqa: B023
-            preds[mode, "retrieved"] = sources["answer"].tolist()
-            preds[mode, "passage"] = sources["passage_id"].tolist()
+            # n_passages as set, and 1: the reader reads only the top passage (no choice across passages).
+            for where, n_passages in (("retrieved", args.qa_passages), ("top1", 1)):
+                qa.set_params(min_score=min_score, n_passages=n_passages)
+                sources, fold[mode, f"{where}_s"] = timed(
+                    lambda: qa.predict_sources(test["question"].tolist()))  # noqa: B023
+                preds[mode, where] = sources["answer"].tolist()
+                if where == "retrieved":
+                    preds[mode, "passage"] = sources["passage_id"].tolist()
+        qa.set_params(n_passages=args.qa_passages)
         # retrieval recall of the same questions (the retriever's own ranking, n_passages deep)
         top = qa.retriever_.retrieve(test["question"].tolist(), k=args.qa_passages)[0]
         for i, (_, q) in enumerate(test.iterrows()):
             row = {"article": int(a), "impossible": bool(q["impossible"]), "answers": q["answers"],
                    "pid_in_top": q["pid"] in set(top[i].tolist())}
             for mode in MODES:
-                row[mode, "gold"], row[mode, "retrieved"] = preds[mode, "gold"][i], preds[mode, "retrieved"][i]
+                for where in WHERES:
+                    row[mode, where] = preds[mode, where][i]
                 row[mode, "from_gold_paragraph"] = preds[mode, "passage"][i] == q["pid"]
             all_rows.append(row)
         folds.append(fold)
         mine = [r for r in all_rows if r["article"] == a]
         for mode in MODES:
-            for where in ("gold", "retrieved"):
+            for where in WHERES:
                 fold[mode, where] = _qa_scores(squad, mine, (mode, where))
         print(f"[qa] fold {a}: " + " | ".join(
             f"{mode}: F1(ans) gold {fold[mode, 'gold']['f1_ans']:.3f} retrieved {fold[mode, 'retrieved']['f1_ans']:.3f}"
@@ -573,11 +580,8 @@ def part_qa(args, rep):
         reader = qa = None
         gc.collect()
     n = len(all_rows)
-    scores = {(mode, where): _qa_scores(squad, all_rows, (mode, where)) for mode in MODES
-              for where in ("gold", "retrieved")}
-    seconds_key = {"gold": "gold_s", "retrieved": "ret_s"}
-    qps = {(mode, where): n / sum(f[mode, seconds_key[where]] for f in folds)
-           for mode in MODES for where in ("gold", "retrieved")}
+    scores = {(mode, where): _qa_scores(squad, all_rows, (mode, where)) for mode in MODES for where in WHERES}
+    qps = {(mode, where): n / sum(f[mode, f"{where}_s"] for f in folds) for mode in MODES for where in WHERES}
     answerable = [r for r in all_rows if not r["impossible"]]
     minutes = (time.perf_counter() - t_part) / 60
     train_min = sum(f["fit_s"] for f in folds) / 60
@@ -586,10 +590,11 @@ def part_qa(args, rep):
     header = ["reader input", "reader", "EM (answerable)", "F1 (answerable)", "no-answer accuracy (unanswerable)",
               "EM (all)", "F1 (all)", "questions/s"]
     labels = {"gold": "gold paragraph (the reader alone)",
-              "retrieved": f"RetrievalQA: hybrid blend over all {len(paragraphs)} paragraphs, {args.qa_passages} passages"}
+              "retrieved": f"RetrievalQA: hybrid blend over all {len(paragraphs)} paragraphs, {args.qa_passages} passages",
+              "top1": f"RetrievalQA: the same, n_passages=1 (top passage only)"}
     table = []
     for mode in MODES:
-        for where in ("gold", "retrieved"):
+        for where in WHERES:
             sc = scores[mode, where]
             table.append([labels[where], MODE_LABELS[mode], fmt(sc["em_ans"]), fmt(sc["f1_ans"]), fmt(sc["noans"]),
                           fmt(sc["em_all"]), fmt(sc["f1_all"]), fmt(qps[mode, where], ".1f")])
@@ -602,8 +607,8 @@ def part_qa(args, rep):
                    f"{f['index_s']:.0f}"] for f in folds]
     in_top = np.mean([r["pid_in_top"] for r in answerable]) if answerable else float("nan")
     from_gold = np.mean([r["forced", "from_gold_paragraph"] for r in answerable]) if answerable else float("nan")
-    ratio = {mode: scores[mode, "retrieved"]["f1_ans"] / scores[mode, "gold"]["f1_ans"]
-             if scores[mode, "gold"]["f1_ans"] else float("nan") for mode in MODES}
+    ratio = {(mode, where): scores[mode, where]["f1_ans"] / scores[mode, "gold"]["f1_ans"]
+             if scores[mode, "gold"]["f1_ans"] else float("nan") for mode in MODES for where in WHERES[1:]}
     lines = [
         f"## {setting}",
         "",
@@ -633,9 +638,10 @@ def part_qa(args, rep):
         "",
         *md_table(header, table),
         "",
-        f"F1 (answerable) with retrieved passages / with the gold paragraph: {ratio['threshold']:.2f} with the "
-        f"no-answer threshold, {ratio['forced']:.2f} forced to answer (target >= 0.9: "
-        f"{verdict(ratio['threshold'] >= 0.9)}). Answerable questions whose gold paragraph is among the "
+        f"F1 (answerable) with retrieved passages / with the gold paragraph: {args.qa_passages} passages "
+        f"{ratio['threshold', 'retrieved']:.2f} with the no-answer threshold, {ratio['forced', 'retrieved']:.2f} forced "
+        f"to answer; the top passage only {ratio['threshold', 'top1']:.2f} and {ratio['forced', 'top1']:.2f} (target "
+        f">= 0.9). Answerable questions whose gold paragraph is among the "
         f"{args.qa_passages} retrieved: {in_top:.3f}; forced to answer, RetrievalQA took its answer from the gold "
         f"paragraph for {from_gold:.3f} of them. With several passages the best span probability is a maximum over "
         "passages, so RetrievalQA reaches the threshold more often than the reader given one paragraph: it abstains "
@@ -651,14 +657,16 @@ def part_qa(args, rep):
     ]
     rows = []
     for mode in MODES:
-        for where in ("gold", "retrieved"):
+        for where in WHERES:
             sc = scores[mode, where]
-            system = ("nlpipe ExtractiveQuestionAnswerer on the gold paragraph" if where == "gold" else
-                      f"nlpipe RetrievalQA (hybrid blend, {args.qa_passages} passages)") + f", {MODE_LABELS[mode]}"
+            system = {"gold": "nlpipe ExtractiveQuestionAnswerer on the gold paragraph",
+                      "retrieved": f"nlpipe RetrievalQA (hybrid blend, {args.qa_passages} passages)",
+                      "top1": "nlpipe RetrievalQA (hybrid blend, top passage)"}[where] + f", {MODE_LABELS[mode]}"
             rows.append(rep.row(setting, system, "nlpipe", {"score": rep.num(sc["f1_ans"], ".3f")},
                                 rep.num(qps[mode, where], ".1f"),
                                 note=f"F1 (answerable); no-answer accuracy {sc['noans']:.3f}",
-                                short=("reader, gold" if where == "gold" else "RetrievalQA")
+                                short={"gold": "reader, gold", "retrieved": "RetrievalQA",
+                                       "top1": "RetrievalQA, top 1"}[where]
                                 + (", forced" if mode == "forced" else "")))
     summary = {"scores": scores, "n_folds": len(articles), "train_min": train_min, "ratio": ratio}
     return lines, rows, summary
@@ -1279,10 +1287,12 @@ def write_results(args, out, cmd, old, sections, json_rows, summaries, part_minu
     targets = []
     qa = summaries.get("qa")
     if qa:
-        for mode, key, label in (("threshold", "f1_ans", "F1 on answerable questions"),
-                                 ("threshold", "f1_all", "SQuAD 2.0 F1 over all questions"),
-                                 ("forced", "f1_ans", "F1 on answerable questions, reader forced to answer")):
-            g, r = qa["scores"][mode, "gold"][key], qa["scores"][mode, "retrieved"][key]
+        for mode, key, label, where in (
+                ("threshold", "f1_ans", "F1 on answerable questions", "retrieved"),
+                ("threshold", "f1_all", "SQuAD 2.0 F1 over all questions", "retrieved"),
+                ("forced", "f1_ans", "F1 on answerable questions, reader forced to answer", "retrieved"),
+                ("forced", "f1_ans", "F1 on answerable questions, forced, top passage only", "top1")):
+            g, r = qa["scores"][mode, "gold"][key], qa["scores"][mode, where][key]
             ratio = r / g if g else float("nan")
             targets.append((f"(c) RetrievalQA {label} / the reader on the gold paragraph",
                             (f"{ratio:.2f}x" if g else "undefined") + f" ({r:.3f} / {g:.3f})", ">= 0.9x",

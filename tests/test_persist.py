@@ -216,3 +216,18 @@ def test_damaged_zip_headers_are_refused_not_crashed(tmp_path_factory):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="damaged"):
         nlpipe.load(path)
+
+
+def test_pickle_from_before_a_new_parameter_loads_with_its_default():
+    import pickle
+
+    from nlpipe.testing import make_text_classification
+
+    X, y = make_text_classification(2)
+    clf = nlpipe.TfidfSVMClassifier(C=0.5).fit(X, y)
+    state = clf.__getstate__()
+    del state["max_iter"]  # as if pickled by a version without that parameter
+    old = nlpipe.TfidfSVMClassifier.__new__(nlpipe.TfidfSVMClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["max_iter"] == nlpipe.TfidfSVMClassifier().max_iter and old.C == 0.5
+    assert (pickle.loads(pickle.dumps(old)).predict(X) == clf.predict(X)).all()

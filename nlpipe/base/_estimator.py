@@ -229,3 +229,8 @@ class BaseTextEstimator(BaseEstimator):
                 stacklevel=2,
             )
         super().__setstate__(state)
+        # A parameter added since the pickle was written takes its default, which keeps the old
+        # behaviour: without it get_params, clone and repr would fail on the loaded estimator.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.kind is param.KEYWORD_ONLY and param.default is not param.empty and name not in self.__dict__:
+                setattr(self, name, param.default)
