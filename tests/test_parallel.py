@@ -1,6 +1,8 @@
 """Scale-out (issue #9): every estimator searched in loky and Dask worker processes gives the serial results;
 ParallelPostFit predicts Dask DataFrames; torchrun/DDP matches one process with the doubled batch."""
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
@@ -59,7 +61,8 @@ def test_workers_run_torch_on_their_share_of_the_cores(dask_client):
 
 
 # -------------------------------------------------------------- data-parallel fine-tuning
-def test_two_process_ddp_fit_matches_one_process_with_the_doubled_batch(tmp_path):
+def test_two_process_ddp_and_fsdp_fits_match_one_process_with_the_doubled_batch(tmp_path):
+    # One launch, two fits: DDP (replicas) and FSDP2 (sharded parameters, gradients, optimizer state).
     import socket
     import subprocess
     import sys
@@ -75,15 +78,20 @@ def test_two_process_ddp_fit_matches_one_process_with_the_doubled_batch(tmp_path
     with socket.socket() as s:  # a free loopback port for the rendezvous
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    out = tmp_path / "proba.npy"
+    out = tmp_path / "fits.json"
     script = Path(__file__).with_name("ddp_fit.py")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-           f"--master_port={port}", str(script), str(out), "4"]
+           f"--master_port={port}", str(script), str(out), "4", "ddp", "fsdp"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
+    fits = json.loads(out.read_text())
     single = nlpipe.TransformerClassifier(model=make_tiny_backbone(), epochs=2, batch_size=8, learning_rate=3e-3,
                                           verbose=0, random_state=0).fit(X, y)
-    np.testing.assert_allclose(np.load(out), single.predict_proba(X), atol=1e-4)
+    np.testing.assert_allclose(fits["ddp"]["proba"], single.predict_proba(X), atol=1e-4)
+    np.testing.assert_allclose(fits["fsdp"]["proba"], fits["ddp"]["proba"], atol=1e-4)
+    # Each rank holds about half of the parameters, gradients and AdamW moments; the pickled model is whole.
+    assert fits["fsdp"]["rank_state_mib"] < 0.65 * fits["ddp"]["rank_state_mib"]
+    assert abs(fits["fsdp"]["pickled"] - fits["ddp"]["pickled"]) < 0.05 * fits["ddp"]["pickled"]
 
 
 # ------------------------------------------------------------ every public estimator

@@ -144,7 +144,7 @@ class FewShotClassifier(TransformerClassifier):
 
     def _loss(self, neural, data):
         def loss(model, batch, target):
-            if hasattr(model, "module"):  # a DistributedDataParallel wrapper
+            if hasattr(model, "module") or neural.is_sharded(model):  # DDP wrapper, FSDP shards
                 raise ValueError("FewShotClassifier does not run under torchrun yet (its loss reads the encoder "
                                  "past the DistributedDataParallel forward).")
             return neural.pair_similarity_loss(neural.mean_pooled_features(model, batch), target[:, 0], target[:, 1:])

@@ -106,9 +106,9 @@ class _PooledHeadEstimator(FineTunedEstimator):
 
     def _forward(self, model, batch):
         if self.__dict__.get("pooling_") == "mean":
-            if hasattr(model, "module"):  # a DistributedDataParallel wrapper
+            if hasattr(model, "module") or import_neural().is_sharded(model):  # DDP wrapper, FSDP shards
                 raise ValueError("pooling='mean' does not run under torchrun yet (its head bypasses the "
-                                 "DistributedDataParallel forward); use pooling='cls' for data-parallel fits.")
+                                 "DistributedDataParallel / FSDP forward); use pooling='cls' for data-parallel fits.")
             return import_neural().mean_pooled_logits(model, batch)
         return model(**batch).logits
 

@@ -60,6 +60,13 @@ _TRAINING_DOC = """\
         Continue from the checkpoint in ``checkpoint_dir`` when there is one (the
         result equals an uninterrupted fit with the same seed); a checkpoint of
         other data or settings is refused.
+    strategy : {{"ddp", "fsdp", "fsdp-offload"}}, default="ddp"
+        How the processes of a ``torchrun`` launch share training: "ddp", a full
+        replica each, gradients averaged; "fsdp", parameters, gradients and
+        optimizer state sharded across them (PyTorch FSDP2), "fsdp-offload" with
+        the shards in CPU memory between CUDA steps (CUDA only). Every process
+        ends with the whole fitted model.
+        A single process trains the same way with any of them.
     device : str, default="auto"
         "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     mixed_precision : {{"auto", "no", "fp16", "bf16"}}, default="auto"

@@ -164,6 +164,7 @@ class FineTunedEstimator(TransformerEstimator):
         "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "lora": [None, Interval(numbers.Integral, 1, None), dict],
         "lora_storage": [Options(["merged", "adapter"])],
+        "strategy": [Options(["ddp", "fsdp", "fsdp-offload"])],
         "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
         "checkpoint_dir": [None, str, os.PathLike],
@@ -188,6 +189,7 @@ class FineTunedEstimator(TransformerEstimator):
         early_stopping_patience=None,
         checkpoint_dir=None,
         resume=False,
+        strategy="ddp",
         device="auto",
         mixed_precision="auto",
         random_state=None,
@@ -207,6 +209,7 @@ class FineTunedEstimator(TransformerEstimator):
         self.early_stopping_patience = early_stopping_patience
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
+        self.strategy = strategy
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state
@@ -292,6 +295,9 @@ class FineTunedEstimator(TransformerEstimator):
         if epochs == 0:
             return
         wrapped = None
+        if self.lora is not None and self.strategy != "ddp":
+            raise ValueError("lora with strategy='fsdp' is not supported yet; use strategy='ddp' (the adapters are "
+                             "small, so replicas are cheap).")
         if self.lora is not None:  # adapters in the backbone's layers; the model object stays the same
             if self.lora_storage == "adapter":
                 if self.lora_adapter_ is not None:
@@ -311,6 +317,7 @@ class FineTunedEstimator(TransformerEstimator):
             checkpoint_dir=None if self.checkpoint_dir is None else os.fspath(self.checkpoint_dir),
             resume=self.resume,
             seed=seed,
+            strategy=self.strategy,
         )
         self.history_ += neural.train(
             self.model_,
@@ -325,6 +332,8 @@ class FineTunedEstimator(TransformerEstimator):
             token_types=train.token_types,
             verbose=self.verbose,
         )
+        # Under torchrun with strategy="fsdp" the loop sharded the model: every process gets it back whole.
+        self.model_ = neural.unshard(self.model_).to(self.device_)
         if wrapped is not None:
             if self.lora_storage == "adapter":  # pickles then hold the adapter and a reference to the base
                 self.lora_adapter_ = neural.adapter_bytes(wrapped)

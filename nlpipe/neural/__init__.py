@@ -65,8 +65,10 @@ from ._loop import (
     collate_labels,
     encode,
     encode_windows,
+    is_sharded,
     run_inference,
     train,
+    unshard,
 )
 from ._lora import adapter_bytes, add_lora, backbone_sha256, lora_settings, merge_adapter, merge_lora
 from ._losses import SoftTargets, pair_similarity_loss
@@ -94,6 +96,7 @@ __all__ = [
     "lm_loss",
     "load_generator",
     "magnitude_prune_linears",
+    "is_sharded",
     "load_backbone",
     "load_tokenizer",
     "lora_settings",
@@ -122,6 +125,7 @@ __all__ = [
     "target_ids",
     "tokenize",
     "train",
+    "unshard",
     "unpack",
     "weights_to_bytes",
 ]

@@ -399,6 +399,13 @@ class TrainingConfig:
         Continue from the checkpoint in ``checkpoint_dir``, if there is one.
     seed : int, default=0
         Seed of the batch order.
+    strategy : {"ddp", "fsdp", "fsdp-offload"}, default="ddp"
+        How processes under ``torchrun`` share the work: "ddp" keeps a full
+        replica per process and averages gradients; "fsdp" shards parameters,
+        gradients and optimizer state across the processes (PyTorch FSDP2
+        ``fully_shard``, one unit per encoder layer), "fsdp-offload" also keeps
+        the shards in CPU memory between steps on CUDA (it needs CUDA). Alone
+        (one process) every strategy trains the same way.
 
     Examples
     --------
@@ -419,6 +426,7 @@ class TrainingConfig:
     checkpoint_dir: str | None = None
     resume: bool = False
     seed: int = 0
+    strategy: str = "ddp"
 
 
 def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, validation=None, token_types=None,
@@ -516,12 +524,23 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
     n_batches = math.ceil(len(ids) / global_batch)
     steps_per_epoch = math.ceil(n_batches / gradient_accumulation_steps)
     total_steps = max(1, steps_per_epoch * epochs)
-    optimizer = torch.optim.AdamW(_decay_groups(model, config.weight_decay), lr=config.learning_rate)
     net = model
-    if world > 1:
+    sharded = world > 1 and config.strategy in ("fsdp", "fsdp-offload")
+    if sharded:
+        if config.strategy == "fsdp-offload" and device.type != "cuda":
+            # FSDP2's CPUOffloadPolicy moves shards to the accelerator for each step; without one it fails
+            # inside torch ("Cannot access accelerator device"): say so first.
+            raise ValueError("strategy='fsdp-offload' keeps the shards in CPU memory between accelerator steps and "
+                             f"needs CUDA; training runs on {device}. Use strategy='fsdp'.")
+        if checkpoint_dir is not None:
+            raise ValueError("checkpoint_dir is not supported with strategy='fsdp' yet (the state is sharded).")
+        _fully_shard(model, offload=config.strategy == "fsdp-offload")
+    elif world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    # Made after sharding: FSDP replaces the parameters by their shards, which the optimizer must hold.
+    optimizer = torch.optim.AdamW(_decay_groups(model, config.weight_decay), lr=config.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
 
@@ -587,6 +606,8 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
                     bar.update(1)
                     bar.set_postfix(epoch=epoch + 1, loss=f"{running / seen:.4f}")
             record = {"epoch": epoch + 1, "train_loss": running / max(seen, 1)}
+            if world > 1:  # this process's share of parameters, gradients and optimizer state
+                record["rank_state_mib"] = _state_mib(model, optimizer)
             if validation is not None:
                 val_ids, val_targets, *val_types = validation
                 val_loss = _mean_loss(
@@ -622,3 +643,94 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _fully_shard(model, offload):
+    """FSDP2 in place: every encoder/decoder layer its own unit, then the whole model."""
+    from torch.distributed.fsdp import CPUOffloadPolicy, fully_shard
+
+    kwargs = {"offload_policy": CPUOffloadPolicy()} if offload else {}
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
+    for layer_list in layers:
+        for layer in layer_list:
+            fully_shard(layer, **kwargs)
+    fully_shard(model, **kwargs)
+
+
+def is_sharded(model):
+    """Whether ``model`` is sharded by FSDP (its submodules cannot be run on their own).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model.
+
+    Returns
+    -------
+    sharded : bool
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import is_sharded
+    >>> is_sharded(torch.nn.Linear(2, 2))
+    False
+    """
+    try:
+        from torch.distributed.fsdp import FSDPModule
+    except ImportError:
+        return False
+    return isinstance(model, FSDPModule)
+
+
+def unshard(model):
+    """A plain copy of an FSDP-sharded model with its full weights, on every process (a collective call).
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model that :func:`train` sharded (``strategy="fsdp"`` under ``torchrun``).
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        Of the model's own class, unsharded, on CPU, in eval mode; ``model`` itself
+        when it was not sharded.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nlpipe.neural import unshard
+    >>> layer = torch.nn.Linear(2, 2)
+    >>> unshard(layer) is layer
+    True
+    """
+    if not is_sharded(model):
+        return model
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    from torch.distributed.fsdp import FSDPModule
+
+    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))
+    cls = next(c for c in type(model).__mro__[1:] if not issubclass(c, FSDPModule))
+    with torch.device("cpu"):
+        plain = cls(model.config)
+    plain.load_state_dict({k: v.detach().to("cpu") for k, v in full.items()}, strict=False)
+    if hasattr(plain, "tie_weights"):
+        plain.tie_weights()
+    if getattr(model, "generation_config", None) is not None:
+        plain.generation_config = model.generation_config
+    return plain.eval()
+
+
+def _state_mib(model, optimizer):
+    """MiB of this process's parameters, gradients and optimizer state (local shards under FSDP)."""
+    def local(t):
+        t = t.to_local() if hasattr(t, "to_local") else t
+        return t.numel() * t.element_size()
+
+    total = 0
+    for p in model.parameters():  # a trainable parameter has a gradient of its size during each step
+        total += local(p) * (2 if p.requires_grad else 1)
+    for state in optimizer.state.values():
+        total += sum(local(v) for v in state.values() if isinstance(v, torch.Tensor) and v.ndim > 0)
+    return total / 2**20
