@@ -414,6 +414,27 @@ def _md_scale(texts):
     return rows
 
 
+def _md_fewshot(texts):
+    text = texts.get("fewshot.md")
+    if not text:
+        return []
+    rows = []
+    for t in parse_tables(text):
+        shots = [c for c in t.columns if c.endswith(": accuracy (mean ± std)")]
+        if t.columns[:1] != ["system"] or not shots:
+            continue
+        for column in shots:
+            k = column.split(":")[0]
+            for r in t.rows:
+                acc = first(t.cell(r, column))
+                if acc is None:
+                    continue
+                rows.append(row(f"SST-2 dev accuracy, {k.removeprefix('k=')} labelled sentences per class", r[0],
+                                "peer" if r[0].startswith("setfit") else "nlpipe", {"score": acc},
+                                first(t.cell(r, f"{k}: fit s")), short=r[0].split("(")[0].strip()))
+    return rows
+
+
 def _md_retrieval(texts):
     text = texts.get("retrieval.md")
     if not text:
@@ -609,6 +630,12 @@ AREAS = [
          "document is in the top 10; queries/s: batch `retrieve` calls, except at 1M passages, where it is one query "
          "per call (1000 / the median latency in ms). Read retrieval.md for build times, memory and the targets.",
          _md_retrieval),
+    Area("fewshot", "Few-shot classification: FewShotClassifier against SetFit", ("fewshot.md",),
+         (("score", "accuracy"),), "fit s", False, "score", "SST-2 dev accuracy (mean over seeds)", "fit time (s)",
+         "k labelled SST-2 training sentences per class, drawn with three seeds; every system fits the same "
+         "sentences and is scored on SST-2 dev. The peer is the `setfit` package (its defaults) on the same "
+         "all-MiniLM-L6-v2 encoder, in the same run; TF-IDF + SVM, a frozen encoder with logistic regression and "
+         "full fine-tuning (`TransformerClassifier`) are nlpipe's other options.", _md_fewshot, "linear"),
 ]
 AREA_BY_KEY = {a.key: a for a in AREAS}
 

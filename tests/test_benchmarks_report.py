@@ -27,6 +27,7 @@ AREAS = {
     "Serving": ["serve.md"],
     "Scale-out": ["scale.md"],
     "Retrieval": ["retrieval.md"],
+    "Few-shot classification": ["fewshot.md"],
 }
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
