@@ -71,6 +71,8 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
         **_PooledHeadEstimator._parameter_constraints,
         "class_weight": [None, dict, Options(["balanced"])],
     }
+    # Inverse regularization of the linear probe: weak, as a starting point that fine-tuning then moves.
+    _probe_C = 10.0
 
     def __init__(self, *, model="distilbert-base-uncased", class_weight=None, pooling="cls", head_init="auto",
                  long_texts="truncate", doc_stride=128, **params):
@@ -132,7 +134,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
                 if column.min() == column.max():  # a label always on (or off) in this training set
                     bias[j] = 4.0 if column[0] else -4.0
                     continue
-                probe = LogisticRegression(C=10.0, max_iter=1000).fit(features, column)
+                probe = LogisticRegression(C=self._probe_C, max_iter=1000).fit(features, column)
                 weight[j], bias[j] = probe.coef_[0], probe.intercept_[0]
             return weight, bias
         present = np.unique(targets)
@@ -141,7 +143,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
         class_weight = self.class_weight
         if isinstance(class_weight, dict):
             class_weight = {i: class_weight.get(c, 1.0) for i, c in enumerate(self.classes_.tolist())}
-        probe = LogisticRegression(C=10.0, max_iter=1000, class_weight=class_weight).fit(features, targets)
+        probe = LogisticRegression(C=self._probe_C, max_iter=1000, class_weight=class_weight).fit(features, targets)
         if len(present) == 2:  # one logit difference, split evenly between the two outputs
             weight[present] = np.vstack([-probe.coef_[0], probe.coef_[0]]) / 2
             bias[present] = np.array([-probe.intercept_[0], probe.intercept_[0]]) / 2

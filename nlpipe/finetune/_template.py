@@ -31,6 +31,9 @@ class TrainingExamples:
     aux : ndarray or None, default=None
         Per-row values that follow the split into ``_before_training`` (e.g. the
         labels a linear-probe head is fitted on).
+    ordered : bool, default=False
+        Train on the rows in their order, ``batch_size`` at a time, instead of
+        shuffled length-grouped batches (the rows were arranged for an in-batch loss).
 
     Examples
     --------
@@ -46,6 +49,7 @@ class TrainingExamples:
     token_types: list = None
     stratify: object = None
     aux: object = None
+    ordered: bool = False
 
     def __len__(self):
         return len(self.ids)
@@ -75,7 +79,8 @@ class TrainingExamples:
                 return values[torch.as_tensor(idx)]
             return np.asarray(values)[idx]
 
-        return TrainingExamples(rows(self.ids), rows(self.targets), rows(self.token_types), None, rows(self.aux))
+        return TrainingExamples(rows(self.ids), rows(self.targets), rows(self.token_types), None, rows(self.aux),
+                                self.ordered)
 
 
 def draw_seed(random_state):
@@ -285,6 +290,8 @@ class FineTunedEstimator(TransformerEstimator):
 
             examples.targets = torch.as_tensor(examples.targets)
         train_idx, val_idx = split_validation(len(examples), self.validation_fraction, seed, examples.stratify)
+        if val_idx is not None and examples.ordered:
+            train_idx = np.sort(train_idx)  # keep the arranged order
         train = examples.subset(train_idx)
         validation = None
         if val_idx is not None:
@@ -331,6 +338,7 @@ class FineTunedEstimator(TransformerEstimator):
             validation=validation,
             token_types=train.token_types,
             verbose=self.verbose,
+            shuffle=not train.ordered,
         )
         # Under torchrun with strategy="fsdp" the loop sharded the model: every process gets it back whole.
         self.model_ = neural.unshard(self.model_).to(self.device_)

@@ -525,7 +525,7 @@ def mean_pooled_features(model, batch):
     return mean_pool(hidden, batch["attention_mask"])
 
 
-def mean_pooled_logits(model, batch):
+def mean_pooled_logits(model, batch, *, normalize=False):
     """Logits of a BERT-style model with its linear head on mean-pooled tokens instead of the [CLS] pooler.
 
     Parameters
@@ -534,6 +534,9 @@ def mean_pooled_logits(model, batch):
         A model whose ``classifier`` is one linear layer on the hidden size.
     batch : dict of str to torch.Tensor
         ``input_ids`` and ``attention_mask`` (see :func:`collate`).
+    normalize : bool, default=False
+        L2-normalize the pooled vector before the head (a head fitted on
+        normalized sentence embeddings, as SetFit's).
 
     Returns
     -------
@@ -553,6 +556,8 @@ def mean_pooled_logits(model, batch):
     torch.Size([2, 3])
     """
     pooled = mean_pooled_features(model, batch)
+    if normalize:
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
     dropout = getattr(model, "dropout", None)
     return model.classifier(dropout(pooled) if dropout is not None else pooled)
 

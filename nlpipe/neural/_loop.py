@@ -430,7 +430,7 @@ class TrainingConfig:
 
 
 def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, validation=None, token_types=None,
-          verbose=0):
+          verbose=0, shuffle=True):
     """Fine-tune ``model`` in place; return the per-epoch history.
 
     ``loss(model, batch, target)`` returns the batch's scalar loss; ``batch`` holds
@@ -475,6 +475,10 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
         Segment ids per text, for text pairs.
     verbose : int, default=0
         A progress bar when > 0.
+    shuffle : bool, default=True
+        Shuffled batches of similar lengths every epoch; False takes the rows in
+        their order, ``batch_size`` at a time (the caller arranged them, e.g. so
+        that a batch holds distinct texts for an in-batch loss).
 
     Returns
     -------
@@ -575,7 +579,10 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
     try:
         for epoch in range(start_epoch, epochs):
             model.train()
-            batches = _length_grouped_batches(lengths, global_batch, rng)
+            if shuffle:
+                batches = _length_grouped_batches(lengths, global_batch, rng)
+            else:
+                batches = [np.arange(i, min(i + global_batch, len(ids))) for i in range(0, len(ids), global_batch)]
             if world > 1:
                 # Every rank needs a share of every batch (an empty one would leave DDP waiting):
                 # a short last batch is topped up with its first rows.
