@@ -34,10 +34,10 @@ def _instance(cls, **params):
         from nlpipe.testing import make_tiny_backbone
 
         params = {"model": make_tiny_backbone(), "verbose": 0, **params}
-        if "epochs" in defaults:
-            params = {"epochs": 2, "batch_size": 8, "learning_rate": 3e-3, "random_state": 0, **params}
         if "n_iterations" in defaults:  # few-shot: one epoch reading each text twice, not 20 times
             params = {"n_iterations": 2, "epochs": 1, **params}
+        if "epochs" in defaults:
+            params = {"epochs": 2, "batch_size": 8, "learning_rate": 3e-3, "random_state": 0, **params}
         if "max_new_tokens" in defaults:  # an untrained tiny model rambles until the limit
             params = {"max_new_tokens": 12, **params}
     return cls(**params)
