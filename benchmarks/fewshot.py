@@ -38,24 +38,6 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def cpu_flags():
-    """The CPU's model name and the ISA flags that matter for inference speed."""
-    name, flags = platform.processor() or "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name") and name in ("", "unknown CPU", "x86_64"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
-              "amx_bf16"]
-    return name, " ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)
-
-
 def sample(y, k, seed):
     """Indices of ``k`` rows of each class, drawn with ``seed``."""
     rng = np.random.default_rng(seed)
@@ -181,7 +163,10 @@ def main(argv=None):
                     results[d, name, k].append((acc, fit_s))
                     print(f"[fewshot] {d} k={k} seed={seed} {name}: accuracy {acc:.4f} in {fit_s:.1f} s", flush=True)
     minutes = (time.perf_counter() - t_start) / 60
-    cpu, flags = cpu_flags()
+    from nlpipe.inference import cpu_features
+
+    features = cpu_features()
+    cpu, flags = features["model"], " ".join(features["flags"]) or "unknown"
     cmd = "python benchmarks/fewshot.py" + (" " + " ".join(argv) if argv else (" " + " ".join(sys.argv[1:])
                                                                              if sys.argv[1:] else ""))
     header = ["system"] + [f"k={k}: accuracy (mean ± std)" for k in args.shots] + [f"k={k}: fit s" for k in
@@ -238,14 +223,13 @@ def main(argv=None):
     rep = _report()
     rows = []
     for (d, name, k), runs in results.items():
-        if True:
-            if not runs:
-                continue
-            rows.append(rep.row(f"{data[d][0]} accuracy, {k} labelled texts per class", name,
-                                "peer" if name.startswith("setfit") else "nlpipe",
-                                {"score": rep.num(float(np.mean([a for a, _ in runs])), ".3f")},
-                                rep.num(float(np.mean([t for _, t in runs])), ".1f"),
-                                note=f"mean of {len(runs)} seeds; fit s"))
+        if not runs:
+            continue
+        rows.append(rep.row(f"{data[d][0]} accuracy, {k} labelled texts per class", name,
+                            "peer" if name.startswith("setfit") else "nlpipe",
+                            {"score": rep.num(float(np.mean([a for a, _ in runs])), ".3f")},
+                            rep.num(float(np.mean([t for _, t in runs])), ".1f"),
+                            note=f"mean of {len(runs)} seeds; fit s"))
     rep.write_json(args.out, "fewshot", rows, rep.command(__file__, argv))
     print(f"wrote {args.out}", flush=True)
     return 0

@@ -470,11 +470,15 @@ def _pick_threshold(squad, answers, impossible, spans):
     accuracy (unanswerable) on calibration questions; weighing both halves equally, as the test articles do."""
     scores = spans["score"].to_numpy()
     ans = ~impossible
+    # Each answerable question's F1 if answered (a "" scores 0 against a gold answer), computed once; a
+    # threshold then keeps or drops it.
+    span_f1 = np.array([squad([a], [p])["f1"] for a, p, k in zip(answers, spans["answer"], ans) if k])
+    answer_scores, null_scores = scores[ans], scores[impossible]
+    null_empty = spans["answer"].to_numpy()[impossible] == ""  # abstains whatever the threshold
     best = (-1.0, 0.0)
     for t in np.unique(np.concatenate([[0.0], np.round(scores, 4)])):
-        pred = np.where(scores >= t, spans["answer"].to_numpy(), "")
-        f1 = squad([a for a, k in zip(answers, ans) if k], [p for p, k in zip(pred, ans) if k])["f1"] if ans.any() else 0
-        noans = float(np.mean(pred[impossible] == "")) if impossible.any() else 0.0
+        f1 = float(np.mean(span_f1 * (answer_scores >= t))) if ans.any() else 0.0
+        noans = float(np.mean((null_scores < t) | null_empty)) if impossible.any() else 0.0
         value = 0.5 * f1 + 0.5 * noans
         if value > best[0]:
             best = (value, float(t))

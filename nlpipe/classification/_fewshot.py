@@ -1,10 +1,8 @@
 """FewShotClassifier: SetFit's recipe (contrastive encoder tuning, then a linear head) on nlpipe's training loop."""
 
 import numbers
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ..base import Interval
 from ..finetune import FineTunedEstimator, TrainingExamples, draw_seed, import_neural, shared_parameters
@@ -96,6 +94,7 @@ class FewShotClassifier(TransformerClassifier):
     # weakly regularized probe (C=10 on raw mean-pooled vectors, about 5 long for MiniLM) overfits 16 texts:
     # on SST-2 dev, 8 per class, three seeds, 0.627 against 0.649 for this head on the same tuned encoders.
     _probe_C = 1.0
+    _normalize_pooled = True
     _parameter_constraints = {
         **{k: v for k, v in TransformerClassifier._parameter_constraints.items() if k not in ("pooling", "head_init")},
         "n_iterations": [Interval(numbers.Integral, 1, None)],
@@ -141,7 +140,7 @@ class FewShotClassifier(TransformerClassifier):
         return np.eye(len(self.classes_), dtype=np.float32)[data.targets]
 
     def _training_examples(self, neural, data):
-        ids = neural.encode(self.tokenizer_, data.texts, self.max_length_)
+        data.ids = ids = neural.encode(self.tokenizer_, data.texts, self.max_length_)  # the head reuses them
         # n_iterations shuffled passes over the texts, one after the other, and batches taken in that order:
         # a batch then holds distinct texts (the loop's length grouping would fill it with repeats of one).
         rng = np.random.default_rng(draw_seed(self.random_state))
@@ -152,9 +151,7 @@ class FewShotClassifier(TransformerClassifier):
 
     def _loss(self, neural, data):
         def loss(model, batch, target):
-            if hasattr(model, "module") or neural.is_sharded(model):  # DDP wrapper, FSDP shards
-                raise ValueError("FewShotClassifier does not run under torchrun yet (its loss reads the encoder "
-                                 "past the DistributedDataParallel forward).")
+            self._require_unwrapped(model)
             return neural.pair_similarity_loss(neural.mean_pooled_features(model, batch), target[:, 0], target[:, 1:])
 
         return loss
@@ -162,29 +159,13 @@ class FewShotClassifier(TransformerClassifier):
     def _before_training(self, neural, examples):
         """Nothing: the head is fitted after the contrastive epochs, on the tuned encoder."""
 
-    def _forward(self, model, batch):
-        neural = import_neural()
-        if hasattr(model, "module") or neural.is_sharded(model):  # DDP wrapper, FSDP shards
-            raise ValueError("FewShotClassifier does not run under torchrun yet (its head reads the encoder past "
-                             "the DistributedDataParallel / FSDP forward).")
-        return neural.mean_pooled_logits(model, batch, normalize=True)
-
     def _after_training(self, neural, data, seed):
         for record in self.history_:
             record["phase"] = "contrastive"
-        ids = neural.encode(self.tokenizer_, data.texts, self.max_length_)
-        features = neural.run_inference(
-            self.model_, ids, forward=neural.mean_pooled_features, batch_size=self.batch_size,
-            device=self.device_, amp_dtype=neural.autocast_dtype(self.device_, self.mixed_precision),
-            pad_id=self.tokenizer_.pad_token_id,
-        )
-        features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)  # what _forward reads
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            neural.set_linear_head(self.model_, *self._linear_probe(features, np.asarray(data.targets)))
+        self._fit_probe_head(neural, data.ids, np.asarray(data.targets))
         if self.joint_epochs:
             done = len(self.history_)
-            self._train(neural, TrainingExamples(ids, data.targets, stratify=data.stratify),
+            self._train(neural, TrainingExamples(data.ids, data.targets, stratify=data.stratify),
                         super()._loss(neural, data), seed, epochs=self.joint_epochs)
             for record in self.history_[done:]:
                 record["phase"] = "joint"

@@ -50,6 +50,8 @@ class _PooledHeadEstimator(FineTunedEstimator):
     """
 
     _task = "sequence-classification"
+    # Whether a mean-pooled head reads L2-normalized vectors (SetFit's head), in training, predict and export.
+    _normalize_pooled = False
     _parameter_constraints = {
         **FineTunedEstimator._parameter_constraints,
         "pooling": [Options(["cls", "mean", "auto"])],
@@ -76,14 +78,24 @@ class _PooledHeadEstimator(FineTunedEstimator):
             return
         # LP-FT (Kumar et al., 2022): a head fitted on the frozen features first, so the early
         # large gradients of a random head do not distort the pretrained encoder.
+        targets = examples.targets.numpy() if examples.aux is None else np.asarray(examples.aux)
+        self._fit_probe_head(neural, examples.ids, targets)
+
+    def _fit_probe_head(self, neural, ids, targets):
+        """Set the linear head to ``_linear_probe`` fitted on the encoder's pooled features of ``ids``.
+
+        The features are what ``_forward`` gives the head: mean-pooled, L2-normalized when
+        ``_normalize_pooled``.
+        """
         features = neural.run_inference(
-            self.model_, examples.ids, forward=neural.mean_pooled_features, batch_size=self.batch_size,
+            self.model_, ids, forward=neural.mean_pooled_features, batch_size=self.batch_size,
             device=self.device_, amp_dtype=neural.autocast_dtype(self.device_, self.mixed_precision),
             pad_id=self.tokenizer_.pad_token_id,
         )
-        targets = examples.targets.numpy() if examples.aux is None else np.asarray(examples.aux)
+        if self._normalize_pooled:
+            features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # a starting point, not the final head
+            warnings.simplefilter("ignore", ConvergenceWarning)  # fine-tuning or the data size decides, not lbfgs
             neural.set_linear_head(self.model_, *self._linear_probe(features, targets))
 
     def _linear_probe(self, features, targets):
@@ -106,11 +118,16 @@ class _PooledHeadEstimator(FineTunedEstimator):
 
     def _forward(self, model, batch):
         if self.__dict__.get("pooling_") == "mean":
-            if hasattr(model, "module") or import_neural().is_sharded(model):  # DDP wrapper, FSDP shards
-                raise ValueError("pooling='mean' does not run under torchrun yet (its head bypasses the "
-                                 "DistributedDataParallel / FSDP forward); use pooling='cls' for data-parallel fits.")
-            return import_neural().mean_pooled_logits(model, batch)
+            self._require_unwrapped(model)
+            return import_neural().mean_pooled_logits(model, batch, normalize=self._normalize_pooled)
         return model(**batch).logits
+
+    def _require_unwrapped(self, model):
+        """Refuse a DDP-wrapped or FSDP-sharded model: reading its encoder directly bypasses their forward."""
+        if hasattr(model, "module") or import_neural().is_sharded(model):
+            raise ValueError(f"{type(self).__name__} with mean pooling does not run under torchrun yet (its head "
+                             "reads the encoder past the DistributedDataParallel / FSDP forward); use a "
+                             "TransformerClassifier with pooling='cls' for data-parallel fits.")
 
     # ------------------------------------------------------------ persistence
     def _before_save(self):
@@ -150,3 +167,4 @@ class _HeadData:
     loss: object  # ``loss(outputs, target)`` on the head's outputs
     stratify: object = None  # labels the validation split keeps the proportions of
     probe: object = None  # labels of the linear probe, when not ``targets`` themselves
+    ids: list = None  # the texts' token ids, once encoded (kept for a head fitted after training)

@@ -343,12 +343,20 @@ def unpack(packed, task):
         tokenizer = AutoTokenizer.from_pretrained(tmp, trust_remote_code=False)
     cls = getattr(transformers, _TASK_CLASSES[task])
     _check_model_size(cls, config, packed.get("dtype"))
-    if "lora" in packed:
-        model = _base_with_adapter(cls, config, packed)
-        _load_generation_config(model, packed)
-        if tokenizer.pad_token is None and tokenizer.eos_token is not None:
-            tokenizer.pad_token = tokenizer.eos_token
-        return model.eval(), tokenizer
+    model = _base_with_adapter(cls, config, packed) if "lora" in packed else _model_from_weights(cls, config, packed)
+    if "generation_config" in packed:
+        from transformers import GenerationConfig
+
+        with files_in_temp_folder(packed["generation_config"]) as tmp:
+            model.generation_config = GenerationConfig.from_pretrained(tmp)
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token  # as when it was loaded for fitting
+    model.eval()
+    return model, tokenizer
+
+
+def _model_from_weights(cls, config, packed):
+    """The model ``config`` describes, with the stored weights (compressed as they were packed)."""
     # Built for real on CPU (not on the meta device): non-persistent buffers such as
     # BERT's position_ids are not in the state dict and must be initialised by the module.
     model = cls.from_config(config)
@@ -374,19 +382,7 @@ def unpack(packed, task):
         from ._compress import restore_quantized, sparse_decode
 
         restore_quantized(model, quantized, sparse_decode(load(packed["weights"]), packed.get("sparse", ())))
-    _load_generation_config(model, packed)
-    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
-        tokenizer.pad_token = tokenizer.eos_token  # as when it was loaded for fitting
-    model.eval()
-    return model, tokenizer
-
-
-def _load_generation_config(model, packed):
-    if "generation_config" in packed:
-        from transformers import GenerationConfig
-
-        with files_in_temp_folder(packed["generation_config"]) as tmp:
-            model.generation_config = GenerationConfig.from_pretrained(tmp)
+    return model
 
 
 def _base_with_adapter(cls, config, packed):
