@@ -436,6 +436,26 @@ def _md_fewshot(texts):
     return rows
 
 
+def _md_peft(texts):
+    text = texts.get("peft.md")
+    if not text:
+        return []
+    t = find_table(parse_tables(text), "variant", "dev accuracy")
+    if t is None:
+        return []
+    n_train = first(t.heading.rsplit(", ", 1)[-1]) if t.heading else None
+    setting = f"SST-2 dev (872), {n_train['text'] if n_train else '4,000'} training sentences"
+    rows = []
+    for r in t.rows:
+        epoch = first(t.cell(r, "time / epoch"))
+        speed = num(n_train["value"] / epoch["value"], ".1f") if n_train and epoch and epoch["value"] else None
+        rows.append(row(setting, f"TransformerClassifier, {r[0]}", "nlpipe" if "LoRA" in r[0] else "peer",
+                        {"acc": first(t.cell(r, "dev accuracy"))}, speed,
+                        note=f"trainable {t.cell(r, 'trainable / total params').rsplit('(', 1)[-1].rstrip(')')}, "
+                             f"peak RSS {t.cell(r, 'peak RSS')}", short=r[0]))
+    return rows
+
+
 def _md_retrieval(texts):
     text = texts.get("retrieval.md")
     if not text:
@@ -637,6 +657,12 @@ AREAS = [
          "scored on the evaluation split (SST-2 dev, AG News test). The peer is the `setfit` package (its defaults) on the same "
          "all-MiniLM-L6-v2 encoder, in the same run; TF-IDF + SVM, a frozen encoder with logistic regression and "
          "full fine-tuning (`TransformerClassifier`) are nlpipe's other options.", _md_fewshot, "linear"),
+    Area("peft", "Parameter-efficient fine-tuning: LoRA against full fine-tuning", ("peft.md",),
+         (("acc", "accuracy"),), "train texts/s", True, "acc", "SST-2 dev accuracy (mean over seeds)",
+         "training throughput (texts/s per epoch)",
+         "all-MiniLM-L6-v2 on 4,000 SST-2 sentences: LoRA (`lora=8`) and LP-FT + LoRA against full fine-tuning of "
+         "the same model (the peer rows), same data, epochs and seeds, each fit in its own process; peft.md has the "
+         "trainable parameters, peak memory, file sizes and the SmolLM2 TextGenerator rows.", _md_peft, "linear"),
 ]
 AREA_BY_KEY = {a.key: a for a in AREAS}
 

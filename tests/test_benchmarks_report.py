@@ -28,6 +28,7 @@ AREAS = {
     "Scale-out": ["scale.md"],
     "Retrieval": ["retrieval.md"],
     "Few-shot classification": ["fewshot.md"],
+    "Parameter-efficient fine-tuning": ["peft.md"],
 }
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 

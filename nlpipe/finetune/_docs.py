@@ -31,14 +31,15 @@ _TRAINING_DOC = """\
         Gradient clipping norm; None disables clipping.
     lora : int, dict or None, default=None
         Train low-rank adapters (LoRA, with ``peft``) instead of every weight of
-        the backbone: an int is the rank ``r`` (``lora_alpha=2r``, dropout 0.1,
-        the attention projections peft targets for the architecture, else every
-        linear layer); a dict gives ``peft.LoraConfig`` arguments (``r``,
-        ``lora_alpha``, ``target_modules``, ...). The task head trains in full.
+        the backbone: an int is the rank ``r`` (``lora_alpha=2r``, no dropout,
+        adapters on every linear layer of the backbone); a dict gives
+        ``peft.LoraConfig`` arguments (``r``, ``lora_alpha``, ``target_modules``,
+        ...), the same defaults filling the rest. The task head trains in full.
         The adapters are merged into the weights after training: the fitted
         model is a plain one, as large and fast as a full fine-tune. LoRA wants
-        a larger ``learning_rate`` than full fine-tuning (1e-4 to 1e-3). Needs
-        the ``peft`` extra.
+        a larger ``learning_rate`` than full fine-tuning (1e-3 on
+        all-MiniLM-L6-v2, 10x its full fine-tuning rate). Needs the ``peft``
+        extra.
     lora_storage : {{"merged", "adapter"}}, default="merged"
         What pickles and ``nlpipe.save`` store of a LoRA fit: "merged", the whole
         merged model (self-contained); "adapter", only the adapter and the head
