@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -429,6 +430,17 @@ class TrainingConfig:
     strategy: str = "ddp"
 
 
+def _linear_warmup(step, *, warmup, total):
+    """The learning-rate factor at ``step``: linear warm-up to 1, then linear decay to 0.
+
+    transformers' ``get_linear_schedule_with_warmup``, written out: importing it imports
+    ``transformers.trainer_utils`` and, where peft is installed, peft (5 s on 2 cores).
+    """
+    if step < warmup:
+        return step / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
 def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, validation=None, token_types=None,
           verbose=0, shuffle=True):
     """Fine-tune ``model`` in place; return the per-epoch history.
@@ -513,7 +525,6 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
     1.0
     """
     from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     epochs, batch_size, seed = config.epochs, config.batch_size, config.seed
     gradient_accumulation_steps, max_grad_norm = config.gradient_accumulation_steps, config.max_grad_norm
@@ -545,7 +556,8 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     # Made after sharding: FSDP replaces the parameters by their shards, which the optimizer must hold.
     optimizer = torch.optim.AdamW(_decay_groups(model, config.weight_decay), lr=config.learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(
+        _linear_warmup, warmup=int(config.warmup_ratio * total_steps), total=total_steps))
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
 
     history, best_loss, best_state, bad_epochs = [], math.inf, None, 0
