@@ -37,6 +37,17 @@ def load():
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def targets_table(rows):
+    """Markdown lines of a ``measure | value | target | met`` table; ``rows`` are ``(measure, value, target, ok)``.
+
+    ``ok`` None leaves "met" empty (a figure without a target); a miss is bold.
+    """
+    lines = ["| measure | value | target | met |", "|---|---|---|---|"]
+    for name, value, target, ok in rows:
+        lines.append(f"| {name} | {value} | {target} | {'' if ok is None else ('yes' if ok else '**no**')} |")
+    return lines
+
+
 def timed(fn):
     """``(fn(), seconds)``."""
     t0 = time.perf_counter()

@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 # benchmarks/transformers.py would shadow the `transformers` package: drop this folder from the path.
-from _common import load, minilm_path, report as _report  # noqa: E402 - while this folder is on sys.path
+from _common import load, minilm_path, report as _report, targets_table  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -353,9 +353,7 @@ def main(argv=None):
     else:
         lines.append(f"Not run: {smol_reason}.")
 
-    lines += ["", "## Targets (issue #21)", "", "| measure | value | target | met |", "|---|---|---|---|"]
-    for name, value, target, ok in targets:
-        lines.append(f"| {name} | {value} | {target} | {'' if ok is None else ('yes' if ok else '**no**')} |")
+    lines += ["", "## Targets (issue #21)", "", *targets_table(targets)]
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")

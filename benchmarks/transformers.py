@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 # This file's name shadows the `transformers` package when run as a script: drop its folder from the path.
-from _common import minilm_path, report as _report  # noqa: E402 - while this folder is on sys.path
+from _common import minilm_path, report as _report, targets_table  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -216,11 +216,8 @@ def main(argv=None):
         f"{args.repeats} runs over the 872 dev sentences, fp32 on CPU. Memory: "
         f"{args.memory_fits} sequential 1-epoch fits of one estimator on {args.memory_n_train} sentences.",
         "",
-        "| measure | value | target | met |",
-        "|---|---|---|---|",
+        *targets_table(rows),
     ]
-    for name, value, target, ok in rows:
-        lines.append(f"| {name} | {value} | {target} | {'' if ok is None else ('yes' if ok else '**no**')} |")
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
