@@ -456,6 +456,34 @@ def _md_peft(texts):
     return rows
 
 
+def _md_learning_rate(texts):
+    text = texts.get("learning_rate.md")
+    if not text:
+        return []
+    rows = []
+    tables = parse_tables(text)
+    sst2 = find_table(tables, "learning_rate", "accuracy", "fit time (mean)")
+    if sst2 is not None:
+        n_train = first(sst2.heading.rsplit(", ", 1)[-1])
+        for r in sst2.rows:
+            fit = first(sst2.cell(r, "fit time (mean)"))
+            rows.append(row(f"SST-2 dev, {n_train['text'] if n_train else '2,000'} phrases, 1 epoch",
+                            f"TransformerClassifier lr={r[0]}", "nlpipe" if r[0] == "auto" else "peer",
+                            {"score": first(sst2.cell(r, "accuracy"))},
+                            num(n_train["value"] / fit["value"], ".1f") if n_train and fit and fit["value"] else None,
+                            short=f"lr={r[0]}"))
+    emo = find_table(tables, "learning_rate", "EmoInt dev r", "SemEval-2018 dev r")
+    if emo is not None:
+        for r in emo.rows:
+            fit = first(emo.cell(r, "fit time (4 models)"))
+            if fit is None:  # the TF-IDF reference line
+                continue
+            rows.append(row("EmoInt-2017 dev, mean Pearson r of 4 emotions", f"TransformerRegressor lr={r[0]}",
+                            "nlpipe" if r[0] == "auto" else "peer", {"score": first(emo.cell(r, "EmoInt dev r"))},
+                            num(3613 * 3 / fit["value"], ".1f"), short=f"lr={r[0]}"))
+    return rows
+
+
 def _md_retrieval(texts):
     text = texts.get("retrieval.md")
     if not text:
@@ -607,6 +635,13 @@ AREAS = [
          "The peer measured in the same run is VADER (`vaderSentiment`) on SST-2; EmoInt and ChnSentiCorp have "
          "no peer in the run, only the references. The score is the metric named in the setting.",
          _md_sentiment, "symlog"),
+    Area("learning_rate", "Learning rate: `learning_rate=\"auto\"` against fixed rates", ("learning_rate.md",),
+         (("score", "score"),), "train texts/s", True, "score", "accuracy / Pearson r (see panel)",
+         "training throughput (texts/s)",
+         "all-MiniLM-L6-v2 with the estimators' defaults, `learning_rate=\"auto\"` (1e-4 for this width) against "
+         "the old fixed default 5e-5 and larger rates (the peer rows), same data and seeds, dev splits only; "
+         "learning_rate.md has the per-seed spread, SemEval-2018 dev and the TF-IDF + transformer ensemble.",
+         _md_learning_rate, "linear"),
     Area("summarization", "Summarization (CNN/DailyMail sample)", ("summarization.md",),
          (("r1", "R-1"), ("r2", "R-2"), ("rl", "R-L"), ("rlsum", "R-Lsum")), "docs/s", True, "r1", "ROUGE-1 F1",
          "documents per second",

@@ -311,9 +311,9 @@ def _transformer(tour, args, encoder, X_tr, y_tr, X_te, y_te):
     test_idx = rng.choice(len(X_te), size=min(args.n_eval, len(X_te)), replace=False)
     train_x, train_y = [X_tr[i] for i in idx], np.asarray(y_tr)[idx]
     test_x, test_y = [X_te[i] for i in test_idx], np.asarray(y_te)[test_idx]
+    # learning_rate is left at "auto": 1e-4 for this encoder (nlpipe.neural.auto_learning_rate)
     model = TransformerClassifier(model=path, pooling="mean", max_length=64, epochs=1, batch_size=16,
-                                  learning_rate=1e-4, random_state=args.seed,
-                                  verbose=0 if args.quiet else 1)
+                                  random_state=args.seed, verbose=0 if args.quiet else 1)
     start = time.perf_counter()
     model.fit(train_x, train_y)
     fit_s = time.perf_counter() - start

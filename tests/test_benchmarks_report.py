@@ -21,6 +21,7 @@ AREAS = {
     "Classification baselines": ["baselines.md"],
     "Transformers": ["transformers.md"],
     "Sentiment": ["sentiment.md"],
+    "Learning rate": ["learning_rate.md"],
     "Summarization": ["summarization.md"],
     "Compression and distillation": ["compression.md", "distillation.md"],
     "Inference": ["inference.md"],

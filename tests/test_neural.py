@@ -412,3 +412,34 @@ def test_transformers_load_report_only_at_verbose_2(backbone, capfd, caplog, ver
     assert ("Loading weights" in err) is shown
     if verbose:
         assert "fit" in err  # nlpipe's own bar is still there
+
+
+def test_auto_learning_rate_follows_the_width_and_a_float_is_kept(backbone, caplog):
+    from types import SimpleNamespace
+
+    from transformers import T5Config
+
+    from nlpipe.neural import auto_learning_rate
+
+    def width(**config):
+        return SimpleNamespace(config=SimpleNamespace(**config))
+
+    assert auto_learning_rate(width(hidden_size=384)) == 1e-4  # the measured point (all-MiniLM-L6-v2)
+    assert auto_learning_rate(width(hidden_size=768)) == 5e-5
+    assert auto_learning_rate(width(hidden_size=1024)) == 3.75e-5
+    assert auto_learning_rate(SimpleNamespace(config=T5Config(d_model=512))) == 7.5e-5
+    assert auto_learning_rate(width(hidden_size=8192)) == 1e-5  # clipped below
+    assert auto_learning_rate(width(hidden_size=32)) == 5e-4  # and above
+    assert auto_learning_rate(width(hidden_size=384), lora=True) == 1e-3
+    with caplog.at_level("WARNING", logger="nlpipe.neural._rates"):
+        assert auto_learning_rate(width()) == 5e-5
+    assert "no hidden size" in caplog.text
+
+    X, y = make_text_classification(2)
+    auto = TransformerClassifier(model=backbone, epochs=1, batch_size=8, random_state=0, verbose=0).fit(X, y)
+    assert auto.learning_rate == "auto" and auto.learning_rate_ == auto_learning_rate(auto.model_)
+    fixed = TransformerClassifier(model=backbone, epochs=1, batch_size=8, learning_rate=3e-3, random_state=0,
+                                  verbose=0).fit(X, y)
+    assert fixed.learning_rate_ == 3e-3
+    with pytest.raises(ValueError, match="learning_rate"):
+        TransformerClassifier(model=backbone, learning_rate="fast").fit(X, y)

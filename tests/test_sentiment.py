@@ -157,6 +157,37 @@ def test_intensity_regressor_clip_and_a_transformer_scored_the_same_way():
     assert get_scorer("pearson")(neural, X, anger) > 0.8
 
 
+def test_intensity_ensemble_averages_its_two_fitted_models():
+    pytest.importorskip("torch")
+    from sklearn.base import clone
+
+    from nlpipe import IntensityClassifier, IntensityRegressor, TransformerRegressor
+    from nlpipe.testing import make_tiny_backbone
+
+    X, anger, both = _intensity_data()
+    neural = TransformerRegressor(model=make_tiny_backbone(), epochs=3, batch_size=8, learning_rate=3e-3,
+                                  random_state=0, verbose=0)
+    ens = IntensityRegressor(transformer=neural, transformer_weight=0.7).fit(X, anger)
+    assert ens.transformer_ is not neural and not hasattr(neural, "model_")  # a fitted clone; the parameter untouched
+    expected = np.clip(0.7 * ens.transformer_.predict(X) + 0.3 * ens.estimator_.predict(X), 0, 1)
+    np.testing.assert_allclose(ens.predict(X), expected)
+    tfidf_only = IntensityRegressor().fit(X, anger)
+    assert tfidf_only.transformer_ is None
+    np.testing.assert_allclose(ens.set_params(transformer_weight=0.0).predict(X), tfidf_only.predict(X))
+    assert not hasattr(clone(ens), "transformer_")
+    multi = IntensityRegressor(transformer=neural, lexicon=None).fit(X, both)
+    assert multi.predict(X).shape == (24, 2) and multi.transformer_.n_outputs_ == 2
+    # an ordinal model on top of the ensemble
+    levels = ["none", "low", "high"]
+    y = np.array(levels)[np.digitize(anger, [0.15, 0.7])]
+    clf = IntensityClassifier(levels=levels, regressor=IntensityRegressor(clip=False, transformer=neural), cv=2,
+                              random_state=0).fit(X, y)
+    assert clf.regressor_.transformer_ is not None and clf.score(X, y) > 0.6
+    for bad, match in (({"transformer_weight": 1.5}, "transformer_weight"), ({"transformer": "minilm"}, "transformer")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            IntensityRegressor(**bad).fit(X, anger)
+
+
 def test_intensity_classifier_levels_are_ordered():
     from nlpipe import IntensityClassifier
 

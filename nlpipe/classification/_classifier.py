@@ -39,6 +39,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
     classes_ : ndarray
         Class labels (multilabel: label names, or column indices for an indicator ``y``).
     %FITTED%
+    %TRAINED%
     multilabel_ : bool
         Whether ``y`` was multilabel.
     label_binarizer_ : MultiLabelBinarizer or None

@@ -62,6 +62,7 @@ class FewShotClassifier(TransformerClassifier):
     classes_ : ndarray
         Class labels (multilabel: label names, or column indices for an indicator ``y``).
     %FITTED%
+    %TRAINED%
     multilabel_ : bool
         Whether ``y`` was multilabel.
     label_binarizer_ : MultiLabelBinarizer or None

@@ -25,6 +25,7 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
     Attributes
     ----------
     %FITTED%
+    %TRAINED%
     n_outputs_ : int
         Number of targets per text.
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,)

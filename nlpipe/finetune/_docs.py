@@ -19,8 +19,12 @@ _TRAINING_DOC = """\
         Passes over the training data; 0 keeps the pretrained weights (with
         ``head_init="probe"``, a classifier or regressor still fits its head on
         the frozen features).
-    learning_rate : float, default={learning_rate}
-        Peak AdamW learning rate (linear warm-up and decay).
+    learning_rate : float or "auto", default={learning_rate!r}
+        Peak AdamW learning rate (linear warm-up and decay). "auto" reads it
+        from the backbone's width in ``fit``: 1e-4 x 384 / hidden size (1e-4
+        for all-MiniLM-L6-v2, 5e-5 for BERT-base), ten times that with
+        ``lora``; see :func:`nlpipe.neural.auto_learning_rate` and
+        ``learning_rate_``. A float is used as given.
     weight_decay : float, default=0.01
         AdamW weight decay (not applied to biases and norm weights).
     warmup_ratio : float, default=0.1
@@ -38,8 +42,8 @@ _TRAINING_DOC = """\
         The adapters are merged into the weights after training: the fitted
         model is a plain one, as large and fast as a full fine-tune. LoRA wants
         a larger ``learning_rate`` than full fine-tuning (1e-3 on
-        all-MiniLM-L6-v2, 10x its full fine-tuning rate). Needs the ``peft``
-        extra.
+        all-MiniLM-L6-v2, 10x its full fine-tuning rate; "auto" applies the
+        factor). Needs the ``peft`` extra.
     lora_storage : {{"merged", "adapter"}}, default="merged"
         What pickles and ``nlpipe.save`` store of a LoRA fit: "merged", the whole
         merged model (self-contained); "adapter", only the adapter and the head
@@ -116,7 +120,13 @@ _FITTED_DOC = """\
         The input window in tokens.
 """
 
-_TEXT2TEXT_ATTRIBUTES = _FITTED_DOC + """\
+_TRAINED_DOC = """\
+    learning_rate_ : float
+        The peak learning rate of the last training: ``learning_rate``, or what
+        "auto" resolved to.
+"""
+
+_TEXT2TEXT_ATTRIBUTES = _FITTED_DOC + _TRAINED_DOC + """\
     architecture_ : {{"seq2seq", "causal", "encoder-decoder"}}
         The kind of model used.
     prompt_ : str
@@ -137,7 +147,8 @@ def shared_parameters(estimator_class):
     descriptions where it says ``%TRAINING%`` (``max_length`` to ``verbose``),
     ``%MODEL%`` (``architecture``, ``model_kwargs``), ``%GENERATION%``
     (``chat_template`` to ``target_max_length``), ``%FITTED%`` (``model_``,
-    ``tokenizer_``, ``device_``, ``max_length_``) or ``%ATTRIBUTES%`` (those and
+    ``tokenizer_``, ``device_``, ``max_length_``), ``%TRAINED%`` (``learning_rate_``)
+    or ``%ATTRIBUTES%`` (those and
     the text-to-text attributes), with the class's own defaults.
 
     Parameters
@@ -154,7 +165,7 @@ def shared_parameters(estimator_class):
     --------
     >>> import inspect
     >>> from nlpipe import TransformerClassifier
-    >>> "learning_rate : float, default=5e-05" in TransformerClassifier.__doc__
+    >>> 'learning_rate : float or "auto", default=\'auto\'' in TransformerClassifier.__doc__
     True
     >>> list(inspect.signature(TransformerClassifier).parameters)[:8]
     ['model', 'class_weight', 'pooling', 'head_init', 'long_texts', 'doc_stride', 'max_length', 'batch_size']
@@ -162,5 +173,5 @@ def shared_parameters(estimator_class):
     1
     """
     docs = {"%TRAINING%": _TRAINING_DOC, "%MODEL%": _MODEL_DOC, "%GENERATION%": _GENERATION_DOC,
-            "%FITTED%": _FITTED_DOC, "%ATTRIBUTES%": _TEXT2TEXT_ATTRIBUTES}
+            "%FITTED%": _FITTED_DOC, "%TRAINED%": _TRAINED_DOC, "%ATTRIBUTES%": _TEXT2TEXT_ATTRIBUTES}
     return inherit_params(estimator_class, docs={f"    {marker}\n": text for marker, text in docs.items()})

@@ -162,7 +162,7 @@ class FineTunedEstimator(TransformerEstimator):
     _parameter_constraints = {
         **TransformerEstimator._parameter_constraints,
         "epochs": [Interval(numbers.Integral, 0, None)],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate": [Options(["auto"]), Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None)],
         "warmup_ratio": [Interval(numbers.Real, 0, 1)],
         "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None)],
@@ -183,7 +183,7 @@ class FineTunedEstimator(TransformerEstimator):
         max_length=None,
         batch_size=32,
         epochs=3,
-        learning_rate=5e-5,
+        learning_rate="auto",
         weight_decay=0.01,
         warmup_ratio=0.1,
         gradient_accumulation_steps=1,
@@ -312,10 +312,12 @@ class FineTunedEstimator(TransformerEstimator):
                                      "stores one adapter on the pretrained base. Use lora_storage='merged'.")
                 base = neural.backbone_sha256(self.model_)
             wrapped, self.lora_ = neural.add_lora(self.model_, self.lora)
+        self.learning_rate_ = (neural.auto_learning_rate(self.model_, lora=self.lora is not None)
+                               if self.learning_rate == "auto" else float(self.learning_rate))
         config = neural.TrainingConfig(
             epochs=epochs,
             batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
+            learning_rate=self.learning_rate_,
             weight_decay=self.weight_decay,
             warmup_ratio=self.warmup_ratio,
             gradient_accumulation_steps=self.gradient_accumulation_steps,

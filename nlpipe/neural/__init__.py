@@ -72,6 +72,7 @@ from ._loop import (
 )
 from ._lora import adapter_bytes, add_lora, backbone_sha256, lora_settings, merge_adapter, merge_lora
 from ._losses import SoftTargets, pair_similarity_loss
+from ._rates import auto_learning_rate
 from ._onnx import export_onnx
 from ._state import device_after_load, pack, unpack, weights_to_bytes
 
@@ -80,6 +81,7 @@ __all__ = [
     "SoftTargets",
     "TrainingConfig",
     "adapter_bytes",
+    "auto_learning_rate",
     "add_lora",
     "autocast_dtype",
     "backbone_sha256",

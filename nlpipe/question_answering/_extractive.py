@@ -41,6 +41,7 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
     Attributes
     ----------
     %FITTED%
+    %TRAINED%
     history_ : list of dict
         Per-epoch training (and validation) loss; empty without fine-tuning.
 

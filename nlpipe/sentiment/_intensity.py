@@ -3,7 +3,7 @@
 import numbers
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import (
@@ -28,9 +28,13 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     Word n-grams, character n-grams and :class:`LexiconFeatures` are stacked under
     a ridge head (texts are lower-cased, and user mentions and URLs replaced by
     placeholders, so no single handle is learned). ``y`` may have one column per
-    emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric. For
-    a fine-tuned transformer, use :class:`~nlpipe.TransformerRegressor` (and
-    ``nlpipe.metrics.get_scorer("pearson")`` to score it the same way).
+    emotion (multi-output). ``score`` is Pearson r, the EmoInt/SemEval metric.
+
+    Given a ``transformer`` (a :class:`~nlpipe.TransformerRegressor`), it is an
+    ensemble: both models are fitted on the same data and their predictions
+    averaged, ``transformer_weight`` on the transformer's. On EmoInt-2017 dev the
+    ensemble scores above either model alone (docs/sentiment.md); without one,
+    the model fits in seconds and needs no torch.
 
     Parameters
     ----------
@@ -45,18 +49,27 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         "nrc" adds per-emotion word counts from the NRC Emotion Lexicon (free for
         research; commercial use needs its authors' license).
     clip : bool, default=True
-        Clip predictions to [0, 1].
+        Clip predictions to [0, 1] (the ensemble's average, with a ``transformer``).
+    transformer : regressor or None, default=None
+        A text regressor to ensemble with, usually
+        ``TransformerRegressor(model=...)``; a clone of it is fitted on the same
+        ``X`` and ``y``. None: the TF-IDF model alone.
+    transformer_weight : float in [0, 1], default=0.5
+        The transformer's share of the averaged prediction (the TF-IDF model
+        gets the rest); used only with a ``transformer``.
 
     Attributes
     ----------
     estimator_ : sklearn.pipeline.Pipeline
         The fitted features and ridge.
+    transformer_ : estimator or None
+        The fitted clone of ``transformer``; None without one.
     n_outputs_ : int
         Number of targets per text.
 
     See Also
     --------
-    TransformerRegressor : a fine-tuned transformer regressor.
+    TransformerRegressor : a fine-tuned transformer regressor, alone or in the ensemble.
     LexiconFeatures : the lexicon features it stacks.
 
     Examples
@@ -76,14 +89,19 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         "char_ngram_range": [None, NgramRange()],
         "lexicon": [None, Options(["vader", "nrc", "both"])],
         "clip": ["boolean"],
+        "transformer": [None, HasMethods(["fit", "predict"])],
+        "transformer_weight": [Interval(numbers.Real, 0, 1)],
     }
 
-    def __init__(self, *, alpha=0.1, word_ngram_range=(1, 2), char_ngram_range=(1, 4), lexicon="vader", clip=True):
+    def __init__(self, *, alpha=0.1, word_ngram_range=(1, 2), char_ngram_range=(1, 4), lexicon="vader", clip=True,
+                 transformer=None, transformer_weight=0.5):
         self.alpha = alpha
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.lexicon = lexicon
         self.clip = clip
+        self.transformer = transformer
+        self.transformer_weight = transformer_weight
 
     def _tfidf_pipeline(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -103,7 +121,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     @fit_context
     @parameter_docs
     def fit(self, X, y):
-        """Fit the features and the ridge head.
+        """Fit the features and the ridge head, and the ``transformer`` if there is one.
 
         Parameters
         ----------
@@ -118,7 +136,9 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         texts = check_texts(X)
         Y, self._y_1d = check_regression_targets(y, len(texts))
         self.n_outputs_ = Y.shape[1]
-        self.estimator_ = self._tfidf_pipeline().fit(texts, Y[:, 0] if self._y_1d else Y)
+        target = Y[:, 0] if self._y_1d else Y
+        self.estimator_ = self._tfidf_pipeline().fit(texts, target)
+        self.transformer_ = None if self.transformer is None else clone(self.transformer).fit(texts, target)
         return self
 
     @parameter_docs
@@ -131,7 +151,11 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
             In [0, 1] when ``clip``.
         """
         check_is_fitted(self, "estimator_")
-        pred = np.asarray(self.estimator_.predict(check_texts(X)), dtype=np.float64)
+        texts = check_texts(X)
+        pred = np.asarray(self.estimator_.predict(texts), dtype=np.float64)
+        if self.transformer_ is not None:
+            other = np.asarray(self.transformer_.predict(texts), dtype=np.float64).reshape(pred.shape)
+            pred = self.transformer_weight * other + (1.0 - self.transformer_weight) * pred
         return np.clip(pred, 0.0, 1.0) if self.clip else pred
 
     @parameter_docs
@@ -238,7 +262,6 @@ class IntensityClassifier(_ThresholdClassifier):
         -------
         self : IntensityClassifier
         """
-        from sklearn.base import clone
         from sklearn.model_selection import KFold, cross_val_predict
 
         self._validate_params()

@@ -1,0 +1,265 @@
+"""Learning-rate benchmark (issue #25): what ``learning_rate="auto"`` gives against fixed rates, and the intensity ensemble.
+
+all-MiniLM-L6-v2, the estimators' defaults except ``learning_rate``, ``random_state`` (``--seeds``) and
+``verbose=0``; only dev splits are scored (the data's README keeps the test splits for final evaluation):
+
+* SST-2: ``TransformerClassifier(epochs=1)`` on ``--n-train`` training phrases (drawn with the run's seed),
+  accuracy on SST-2 dev (872 sentences);
+* EmoInt-2017: ``TransformerRegressor()`` (3 epochs, batch 32), one model per emotion trained on EmoInt train,
+  predictions clipped to [0, 1]; mean Pearson r of the four emotions on EmoInt dev (347 tweets) and on
+  SemEval-2018 EI-reg dev (796 tweets of the same four emotions, another year: a second, unseen dev set);
+* the ensemble: ``IntensityRegressor(transformer=TransformerRegressor(...))`` predicts
+  ``clip(w * transformer + (1 - w) * tfidf)``; its predictions are computed here from the two models' own
+  unclipped predictions (the same arithmetic; ``tests/test_sentiment.py`` checks the estimator against it),
+  for the weights ``--weights``.
+
+Each run is appended to ``benchmarks/results/learning_rate_runs.json`` as it finishes (``--resume`` skips
+the runs already there), so an interrupted benchmark keeps what it measured.
+
+Usage::
+
+    python benchmarks/learning_rate.py          # ~60 min on 2 cores
+    python benchmarks/learning_rate.py --tasks sst2 --rates 5e-5 auto --seeds 0
+"""
+
+import sys
+from pathlib import Path
+
+# benchmarks/transformers.py would shadow the `transformers` package: drop this folder from the path.
+from _common import load, minilm_path, report as _report, targets_table  # noqa: E402 - while this folder is on sys.path
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+EMOTIONS = ("anger", "fear", "joy", "sadness")
+OLD_DEFAULT = 5e-5  # the fixed default before issue #25
+
+
+def rate(text):
+    return text if text == "auto" else float(text)
+
+
+def label(lr):
+    return "auto" if lr == "auto" else f"{lr:g}"
+
+
+def semeval(data_home):
+    import pandas as pd
+
+    from nlpipe.datasets import get_data_home
+
+    path = get_data_home(data_home) / "semeval2018_eireg" / "dev.csv"
+    if not path.is_file():
+        sys.exit(f"SemEval-2018 EI-reg dev set not found at {str(path)!r}; set NLPIPE_DATA (docs/datasets.md).")
+    return pd.read_csv(path, keep_default_na=False)
+
+
+def emoint_data(data_home):
+    from nlpipe.datasets import load_emoint
+
+    sem = semeval(data_home)
+    out = {}
+    for emo in EMOTIONS:
+        rows = sem[sem.emotion == emo]
+        out[emo] = (load_emoint("train", emotion=emo, data_home=data_home),
+                    load_emoint("dev", emotion=emo, data_home=data_home),
+                    (rows.text.tolist(), rows.intensity.to_numpy(dtype=float)))
+    return out
+
+
+def run_sst2(args, lr, seed, encoder):
+    from nlpipe import TransformerClassifier
+    from nlpipe.datasets import load_sst2
+
+    X, y = load_sst2("train", data_home=args.data_home)
+    Xd, yd = load_sst2("dev", data_home=args.data_home)
+    idx = np.random.default_rng(seed).choice(len(X), size=args.n_train, replace=False)
+    clf = TransformerClassifier(model=encoder, epochs=1, learning_rate=lr, random_state=seed, verbose=0)
+    t0 = time.perf_counter()
+    clf.fit([X[i] for i in idx], y[idx])
+    fit_s = time.perf_counter() - t0
+    return {"acc": float((clf.predict(Xd) == yd).mean()), "fit_s": fit_s, "resolved_lr": clf.learning_rate_}
+
+
+def run_emoint(args, lr, seed, encoder, data):
+    from nlpipe import TransformerRegressor
+
+    out = {"fit_s": 0.0, "dev_pred": {}, "sem_pred": {}}
+    for emo, ((X, y), (Xd, _), (Xs, _)) in data.items():
+        reg = TransformerRegressor(model=encoder, learning_rate=lr, random_state=seed, verbose=0)
+        t0 = time.perf_counter()
+        reg.fit(X, y)
+        out["fit_s"] += time.perf_counter() - t0
+        out["dev_pred"][emo] = reg.predict(Xd).tolist()
+        out["sem_pred"][emo] = reg.predict(Xs).tolist()
+        out["resolved_lr"] = reg.learning_rate_
+    return out
+
+
+def tfidf_predictions(data):
+    from nlpipe import IntensityRegressor
+
+    dev, sem = {}, {}
+    for emo, ((X, y), (Xd, _), (Xs, _)) in data.items():
+        reg = IntensityRegressor(clip=False).fit(X, y)
+        dev[emo], sem[emo] = reg.predict(Xd).tolist(), reg.predict(Xs).tolist()
+    return dev, sem
+
+
+def mean_r(data, preds, which):
+    """Mean Pearson r over the emotions of clipped predictions; ``which`` 1 = EmoInt dev, 2 = SemEval dev."""
+    from nlpipe.metrics import pearson_r
+
+    return float(np.mean([pearson_r(data[emo][which][1], np.clip(np.asarray(preds[emo]), 0, 1)) for emo in EMOTIONS]))
+
+
+def blend(a, b, w):
+    return {emo: (w * np.asarray(a[emo]) + (1 - w) * np.asarray(b[emo])).tolist() for emo in a}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--tasks", nargs="+", default=["sst2", "emoint"], choices=["sst2", "emoint"])
+    parser.add_argument("--rates", nargs="+", type=rate, default=[OLD_DEFAULT, "auto", 2e-4, 3e-4])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.6, 0.7, 0.8])
+    parser.add_argument("--resume", action="store_true", help="skip the runs already in the runs file")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "learning_rate.md"))
+    args = parser.parse_args(argv)
+
+    import torch
+
+    import nlpipe
+    from nlpipe.inference import cpu_features
+
+    t_start = time.perf_counter()
+    encoder = minilm_path()
+    runs_path = Path(args.out).with_name(Path(args.out).stem + "_runs.json")
+    runs = json.loads(runs_path.read_text(encoding="utf-8")) if args.resume and runs_path.is_file() else []
+    done = {(r["task"], r["lr"], r["seed"]) for r in runs}
+    data = emoint_data(args.data_home) if "emoint" in args.tasks else None
+    # A first fit pays for imports and allocator warm-up: keep that out of the timed runs.
+    nlpipe.TransformerClassifier(model=encoder, epochs=1, verbose=0).fit(["good", "bad"] * 16, [1, 0] * 16)
+    # Rates outer, seeds inner: the old default and "auto" finish first if the run is cut short.
+    for lr in args.rates:
+        for task in args.tasks:
+            for seed in args.seeds:
+                if (task, label(lr), seed) in done:
+                    continue
+                if task == "sst2":
+                    r = run_sst2(args, lr, seed, encoder)
+                    msg = f"accuracy {r['acc']:.4f}"
+                else:
+                    r = run_emoint(args, lr, seed, encoder, data)
+                    r["dev_r"], r["sem_r"] = mean_r(data, r["dev_pred"], 1), mean_r(data, r["sem_pred"], 2)
+                    msg = f"EmoInt dev r {r['dev_r']:.4f}, SemEval dev r {r['sem_r']:.4f}"
+                runs.append({"task": task, "lr": label(lr), "seed": seed, **r})
+                runs_path.write_text(json.dumps(runs), encoding="utf-8")
+                print(f"{task} lr={label(lr)} (= {r['resolved_lr']:g}) seed {seed}: {msg}, fit {r['fit_s']:.0f} s "
+                      f"(load {load()})", flush=True)
+
+    features = cpu_features()
+    lines = [
+        "# Learning rate: `learning_rate=\"auto\"` against fixed rates (issue #25)",
+        "",
+        f"Generated by `python benchmarks/learning_rate.py {' '.join(argv if argv is not None else sys.argv[1:])}`"
+        f" in {(time.perf_counter() - t_start) / 60:.1f} min (this invocation; runs kept from earlier ones with "
+        "`--resume`).",
+        f"nlpipe {nlpipe.__version__}, torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} threads; {features['model']}, ISA flags: {' '.join(features['flags'])}.",
+        "",
+        "all-MiniLM-L6-v2 (hidden size 384), the estimators' defaults except `learning_rate`, `random_state` = the "
+        "seed and `verbose=0`. Dev splits only. Mean ± standard deviation over the seeds; per-seed values in "
+        f"`{runs_path.name}`. \"auto\" resolves to 1e-4 for this model (`nlpipe.neural.auto_learning_rate`).",
+        "",
+    ]
+    rates = list(dict.fromkeys(r["lr"] for r in runs))
+    rows = []
+    targets = []
+
+    def stats(task, lr, key):
+        vals = [r[key] for r in runs if r["task"] == task and r["lr"] == lr]
+        return (float(np.mean(vals)), float(np.std(vals)), len(vals)) if vals else None
+
+    rep = _report()
+    if any(r["task"] == "sst2" for r in runs):
+        lines += [f"## SST-2 dev accuracy: `TransformerClassifier(epochs=1)`, {args.n_train:,} training phrases", "",
+                  "| learning_rate | accuracy | seeds | fit time (mean) |", "|---|---|---|---|"]
+        for lr in rates:
+            s, t = stats("sst2", lr, "acc"), stats("sst2", lr, "fit_s")
+            if s:
+                lines.append(f"| {lr} | {s[0]:.4f} ± {s[1]:.4f} | {s[2]} | {t[0]:.0f} s |")
+                rows.append(rep.row(f"SST-2 dev, {args.n_train:,} phrases, 1 epoch", f"TransformerClassifier lr={lr}",
+                                    "nlpipe" if lr == "auto" else "peer", {"score": rep.num(s[0], ".4f")},
+                                    rep.num(args.n_train / t[0], ".1f"), short=f"lr={lr}"))
+        auto, old = stats("sst2", "auto", "acc"), stats("sst2", label(OLD_DEFAULT), "acc")
+        if auto:
+            targets.append(("SST-2 dev accuracy, defaults (auto)", f"{auto[0]:.4f}", ">= 0.785", auto[0] >= 0.785))
+        if auto and old:
+            ratio = stats("sst2", "auto", "fit_s")[0] / stats("sst2", label(OLD_DEFAULT), "fit_s")[0]
+            targets.append(("SST-2 fit time, auto / 5e-05", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1))
+        lines.append("")
+
+    emo = [r for r in runs if r["task"] == "emoint"]
+    if emo:
+        dev_t, sem_t = tfidf_predictions(data if data is not None else emoint_data(args.data_home))
+        data = data if data is not None else emoint_data(args.data_home)
+        tf_dev, tf_sem = mean_r(data, dev_t, 1), mean_r(data, sem_t, 2)
+        lines += ["## EmoInt-2017: `TransformerRegressor()` and the ensemble with `IntensityRegressor()`", "",
+                  "Mean Pearson r over anger, fear, joy and sadness; trained on EmoInt train. `IntensityRegressor()` "
+                  f"(TF-IDF, deterministic): EmoInt dev {tf_dev:.4f}, SemEval-2018 dev {tf_sem:.4f}. "
+                  "Ensemble w: `clip(w * transformer + (1 - w) * tfidf)`.", "",
+                  "| learning_rate | EmoInt dev r | SemEval-2018 dev r | "
+                  + " | ".join(f"ensemble w={w:g}: EmoInt / SemEval" for w in args.weights) + " | fit time (4 models) |",
+                  "|---|---|---|" + "---|" * len(args.weights) + "---|"]
+        ens = {}
+        for lr in rates:
+            mine = [r for r in emo if r["lr"] == lr]
+            if not mine:
+                continue
+            dev, sem = stats("emoint", lr, "dev_r"), stats("emoint", lr, "sem_r")
+            cells = []
+            for w in args.weights:
+                d = [mean_r(data, blend(r["dev_pred"], dev_t, w), 1) for r in mine]
+                s = [mean_r(data, blend(r["sem_pred"], sem_t, w), 2) for r in mine]
+                ens[(lr, w)] = (float(np.mean(d)), float(np.mean(s)))
+                cells.append(f"{np.mean(d):.4f} / {np.mean(s):.4f}")
+            lines.append(f"| {lr} | {dev[0]:.4f} ± {dev[1]:.4f} | {sem[0]:.4f} ± {sem[1]:.4f} | " + " | ".join(cells)
+                         + f" | {stats('emoint', lr, 'fit_s')[0]:.0f} s |")
+            rows.append(rep.row("EmoInt-2017 dev, 4 emotions", f"TransformerRegressor lr={lr}",
+                                "nlpipe" if lr == "auto" else "peer", {"score": rep.num(dev[0], ".4f")},
+                                rep.num(3613 * 3 / stats("emoint", lr, "fit_s")[0], ".1f"), short=f"lr={lr}"))
+        lines.append(f"| `IntensityRegressor()` alone | {tf_dev:.4f} | {tf_sem:.4f} |" + " |" * len(args.weights) + " |")
+        auto, old = stats("emoint", "auto", "dev_r"), stats("emoint", label(OLD_DEFAULT), "dev_r")
+        if auto and old:
+            gain = auto[0] - old[0]
+            targets.append(("EmoInt dev r, transformer: auto minus 5e-05", f"{gain:+.4f} ({auto[0]:.4f} vs {old[0]:.4f})",
+                            ">= +0.02", gain >= 0.02))
+            ratio = stats("emoint", "auto", "fit_s")[0] / stats("emoint", label(OLD_DEFAULT), "fit_s")[0]
+            targets.append(("EmoInt fit time, auto / 5e-05", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1))
+        if auto and ("auto", 0.5) in ens:
+            w_default = args.weights[0] if 0.5 not in args.weights else 0.5
+            best = ens[("auto", w_default)][0]
+            targets.append((f"EmoInt dev r, ensemble (auto, w={w_default:g}) above both members",
+                            f"{best:.4f} vs transformer {auto[0]:.4f}, TF-IDF {tf_dev:.4f}", "above both",
+                            best > max(auto[0], tf_dev)))
+        lines.append("")
+
+    lines += ["## Targets (issue #25)", "", *targets_table(targets)]
+    text = "\n".join(lines) + "\n"
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text, encoding="utf-8")
+    rep.write_json(args.out, "learning_rate", rows, rep.command(__file__, argv))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
