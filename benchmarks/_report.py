@@ -468,10 +468,10 @@ def _md_learning_rate(texts):
         for r in sst2.rows:
             fit = first(sst2.cell(r, "fit time (mean)"))
             rows.append(row(f"SST-2 dev, {n_train['text'] if n_train else '2,000'} phrases, 1 epoch",
-                            f"TransformerClassifier lr={r[0]}", "nlpipe" if r[0] == "auto" else "peer",
+                            f"TransformerClassifier lr={r[0]}", "nlpipe" if '"auto"' in r[0] else "peer",
                             {"score": first(sst2.cell(r, "accuracy"))},
                             num(n_train["value"] / fit["value"], ".1f") if n_train and fit and fit["value"] else None,
-                            short=f"lr={r[0]}"))
+                            short=f"lr={r[0].split()[0]}"))
     emo = find_table(tables, "learning_rate", "EmoInt dev r", "SemEval-2018 dev r")
     if emo is not None:
         for r in emo.rows:
@@ -479,8 +479,8 @@ def _md_learning_rate(texts):
             if fit is None:  # the TF-IDF reference line
                 continue
             rows.append(row("EmoInt-2017 dev, mean Pearson r of 4 emotions", f"TransformerRegressor lr={r[0]}",
-                            "nlpipe" if r[0] == "auto" else "peer", {"score": first(emo.cell(r, "EmoInt dev r"))},
-                            num(3613 * 3 / fit["value"], ".1f"), short=f"lr={r[0]}"))
+                            "nlpipe" if '"auto"' in r[0] else "peer", {"score": first(emo.cell(r, "EmoInt dev r"))},
+                            num(3613 * 3 / fit["value"], ".1f"), short=f"lr={r[0].split()[0]}"))
     return rows
 
 

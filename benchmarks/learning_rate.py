@@ -44,8 +44,15 @@ def rate(text):
     return text if text == "auto" else float(text)
 
 
-def label(lr):
-    return "auto" if lr == "auto" else f"{lr:g}"
+def minilm_auto_rate(encoder):
+    """What ``learning_rate="auto"`` resolves to for the encoder (read from its config, no weights loaded)."""
+    from types import SimpleNamespace
+
+    from transformers import AutoConfig
+
+    from nlpipe.neural import auto_learning_rate
+
+    return auto_learning_rate(SimpleNamespace(config=AutoConfig.from_pretrained(encoder)))
 
 
 def semeval(data_home):
@@ -126,11 +133,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--tasks", nargs="+", default=["sst2", "emoint"], choices=["sst2", "emoint"])
-    parser.add_argument("--rates", nargs="+", type=rate, default=[OLD_DEFAULT, "auto", 2e-4, 3e-4])
+    parser.add_argument("--rates", nargs="+", type=rate, default=[OLD_DEFAULT, "auto", 1e-4, 2e-4, 3e-4])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-train", type=int, default=2000)
-    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.6, 0.7, 0.8])
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--resume", action="store_true", help="skip the runs already in the runs file")
+    parser.add_argument("--report-only", action="store_true", help="write the report from the runs file, run nothing")
+    parser.add_argument("--runs", default=None, help="the runs file (default: <out stem>_runs.json next to --out)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "learning_rate.md"))
     args = parser.parse_args(argv)
 
@@ -141,17 +150,24 @@ def main(argv=None):
 
     t_start = time.perf_counter()
     encoder = minilm_path()
-    runs_path = Path(args.out).with_name(Path(args.out).stem + "_runs.json")
-    runs = json.loads(runs_path.read_text(encoding="utf-8")) if args.resume and runs_path.is_file() else []
-    done = {(r["task"], r["lr"], r["seed"]) for r in runs}
+    runs_path = Path(args.runs) if args.runs else Path(args.out).with_name(Path(args.out).stem + "_runs.json")
+    keep = args.resume or args.report_only
+    runs = json.loads(runs_path.read_text(encoding="utf-8")) if keep and runs_path.is_file() else []
+    # Runs are keyed by the rate they trained with: an "auto" run is the same run as its resolved float's.
+    for r in runs:
+        r["rate"] = f"{r['resolved_lr']:g}"
+    done = {(r["task"], r["rate"], r["seed"]) for r in runs}
+    auto_rate = f"{minilm_auto_rate(encoder):g}"
     data = emoint_data(args.data_home) if "emoint" in args.tasks else None
-    # A first fit pays for imports and allocator warm-up: keep that out of the timed runs.
-    nlpipe.TransformerClassifier(model=encoder, epochs=1, verbose=0).fit(["good", "bad"] * 16, [1, 0] * 16)
+    if not args.report_only:
+        # A first fit pays for imports and allocator warm-up: keep that out of the timed runs.
+        nlpipe.TransformerClassifier(model=encoder, epochs=1, verbose=0).fit(["good", "bad"] * 16, [1, 0] * 16)
     # Rates outer, seeds inner: the old default and "auto" finish first if the run is cut short.
-    for lr in args.rates:
+    for lr in [] if args.report_only else args.rates:
         for task in args.tasks:
             for seed in args.seeds:
-                if (task, label(lr), seed) in done:
+                key = auto_rate if lr == "auto" else f"{lr:g}"
+                if (task, key, seed) in done:
                     continue
                 if task == "sst2":
                     r = run_sst2(args, lr, seed, encoder)
@@ -160,9 +176,11 @@ def main(argv=None):
                     r = run_emoint(args, lr, seed, encoder, data)
                     r["dev_r"], r["sem_r"] = mean_r(data, r["dev_pred"], 1), mean_r(data, r["sem_pred"], 2)
                     msg = f"EmoInt dev r {r['dev_r']:.4f}, SemEval dev r {r['sem_r']:.4f}"
-                runs.append({"task": task, "lr": label(lr), "seed": seed, **r})
+                assert f"{r['resolved_lr']:g}" == key, (r["resolved_lr"], key)
+                runs.append({"task": task, "lr": str(lr), "rate": key, "seed": seed, **r})
+                done.add((task, key, seed))
                 runs_path.write_text(json.dumps(runs), encoding="utf-8")
-                print(f"{task} lr={label(lr)} (= {r['resolved_lr']:g}) seed {seed}: {msg}, fit {r['fit_s']:.0f} s "
+                print(f"{task} lr={lr} (= {key}) seed {seed}: {msg}, fit {r['fit_s']:.0f} s "
                       f"(load {load()})", flush=True)
 
     features = cpu_features()
@@ -177,15 +195,20 @@ def main(argv=None):
         "",
         "all-MiniLM-L6-v2 (hidden size 384), the estimators' defaults except `learning_rate`, `random_state` = the "
         "seed and `verbose=0`. Dev splits only. Mean ± standard deviation over the seeds; per-seed values in "
-        f"`{runs_path.name}`. \"auto\" resolves to 1e-4 for this model (`nlpipe.neural.auto_learning_rate`).",
+        f"`{runs_path.name}`. `learning_rate=\"auto\"` resolves to {auto_rate} for this model "
+        "(`nlpipe.neural.auto_learning_rate`); a run at a float equal to it is the same run.",
         "",
     ]
-    rates = list(dict.fromkeys(r["lr"] for r in runs))
+    rates = sorted(dict.fromkeys(r["rate"] for r in runs), key=float)
+    old_rate = f"{OLD_DEFAULT:g}"
+
+    def name(rate):
+        return f"{rate} (\"auto\")" if rate == auto_rate else (f"{rate} (old default)" if rate == old_rate else rate)
     rows = []
     targets = []
 
     def stats(task, lr, key):
-        vals = [r[key] for r in runs if r["task"] == task and r["lr"] == lr]
+        vals = [r[key] for r in runs if r["task"] == task and r["rate"] == lr]
         return (float(np.mean(vals)), float(np.std(vals)), len(vals)) if vals else None
 
     rep = _report()
@@ -195,15 +218,15 @@ def main(argv=None):
         for lr in rates:
             s, t = stats("sst2", lr, "acc"), stats("sst2", lr, "fit_s")
             if s:
-                lines.append(f"| {lr} | {s[0]:.4f} ± {s[1]:.4f} | {s[2]} | {t[0]:.0f} s |")
+                lines.append(f"| {name(lr)} | {s[0]:.4f} ± {s[1]:.4f} | {s[2]} | {t[0]:.0f} s |")
                 rows.append(rep.row(f"SST-2 dev, {args.n_train:,} phrases, 1 epoch", f"TransformerClassifier lr={lr}",
-                                    "nlpipe" if lr == "auto" else "peer", {"score": rep.num(s[0], ".4f")},
+                                    "nlpipe" if lr == auto_rate else "peer", {"score": rep.num(s[0], ".4f")},
                                     rep.num(args.n_train / t[0], ".1f"), short=f"lr={lr}"))
-        auto, old = stats("sst2", "auto", "acc"), stats("sst2", label(OLD_DEFAULT), "acc")
+        auto, old = stats("sst2", auto_rate, "acc"), stats("sst2", old_rate, "acc")
         if auto:
             targets.append(("SST-2 dev accuracy, defaults (auto)", f"{auto[0]:.4f}", ">= 0.785", auto[0] >= 0.785))
         if auto and old:
-            ratio = stats("sst2", "auto", "fit_s")[0] / stats("sst2", label(OLD_DEFAULT), "fit_s")[0]
+            ratio = stats("sst2", auto_rate, "fit_s")[0] / stats("sst2", old_rate, "fit_s")[0]
             targets.append(("SST-2 fit time, auto / 5e-05", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1))
         lines.append("")
 
@@ -221,7 +244,7 @@ def main(argv=None):
                   "|---|---|---|" + "---|" * len(args.weights) + "---|"]
         ens = {}
         for lr in rates:
-            mine = [r for r in emo if r["lr"] == lr]
+            mine = [r for r in emo if r["rate"] == lr]
             if not mine:
                 continue
             dev, sem = stats("emoint", lr, "dev_r"), stats("emoint", lr, "sem_r")
@@ -231,25 +254,31 @@ def main(argv=None):
                 s = [mean_r(data, blend(r["sem_pred"], sem_t, w), 2) for r in mine]
                 ens[(lr, w)] = (float(np.mean(d)), float(np.mean(s)))
                 cells.append(f"{np.mean(d):.4f} / {np.mean(s):.4f}")
-            lines.append(f"| {lr} | {dev[0]:.4f} ± {dev[1]:.4f} | {sem[0]:.4f} ± {sem[1]:.4f} | " + " | ".join(cells)
+            lines.append(f"| {name(lr)} | {dev[0]:.4f} ± {dev[1]:.4f} | {sem[0]:.4f} ± {sem[1]:.4f} | " + " | ".join(cells)
                          + f" | {stats('emoint', lr, 'fit_s')[0]:.0f} s |")
             rows.append(rep.row("EmoInt-2017 dev, 4 emotions", f"TransformerRegressor lr={lr}",
-                                "nlpipe" if lr == "auto" else "peer", {"score": rep.num(dev[0], ".4f")},
+                                "nlpipe" if lr == auto_rate else "peer", {"score": rep.num(dev[0], ".4f")},
                                 rep.num(3613 * 3 / stats("emoint", lr, "fit_s")[0], ".1f"), short=f"lr={lr}"))
         lines.append(f"| `IntensityRegressor()` alone | {tf_dev:.4f} | {tf_sem:.4f} |" + " |" * len(args.weights) + " |")
-        auto, old = stats("emoint", "auto", "dev_r"), stats("emoint", label(OLD_DEFAULT), "dev_r")
+        auto, old = stats("emoint", auto_rate, "dev_r"), stats("emoint", old_rate, "dev_r")
         if auto and old:
             gain = auto[0] - old[0]
             targets.append(("EmoInt dev r, transformer: auto minus 5e-05", f"{gain:+.4f} ({auto[0]:.4f} vs {old[0]:.4f})",
                             ">= +0.02", gain >= 0.02))
-            ratio = stats("emoint", "auto", "fit_s")[0] / stats("emoint", label(OLD_DEFAULT), "fit_s")[0]
+            ratio = stats("emoint", auto_rate, "fit_s")[0] / stats("emoint", old_rate, "fit_s")[0]
             targets.append(("EmoInt fit time, auto / 5e-05", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1))
-        if auto and ("auto", 0.5) in ens:
-            w_default = args.weights[0] if 0.5 not in args.weights else 0.5
-            best = ens[("auto", w_default)][0]
-            targets.append((f"EmoInt dev r, ensemble (auto, w={w_default:g}) above both members",
-                            f"{best:.4f} vs transformer {auto[0]:.4f}, TF-IDF {tf_dev:.4f}", "above both",
-                            best > max(auto[0], tf_dev)))
+        from nlpipe import IntensityRegressor
+
+        w_default = IntensityRegressor().transformer_weight
+        if auto and (auto_rate, w_default) in ens:
+            best = ens[(auto_rate, w_default)]
+            targets.append((f"EmoInt dev r, ensemble (auto, transformer_weight={w_default:g}) above both members",
+                            f"{best[0]:.4f} vs transformer {auto[0]:.4f}, TF-IDF {tf_dev:.4f}", "above both",
+                            best[0] > max(auto[0], tf_dev)))
+            sem_auto = stats("emoint", auto_rate, "sem_r")
+            targets.append(("SemEval-2018 dev r, the same ensemble above both members",
+                            f"{best[1]:.4f} vs transformer {sem_auto[0]:.4f}, TF-IDF {tf_sem:.4f}", "",
+                            None))
         lines.append("")
 
     lines += ["## Targets (issue #25)", "", *targets_table(targets)]

@@ -82,7 +82,7 @@ EXTRA_CONFIGS = [
     _instance(nlpipe.TransformerClassifier, validation_fraction=0.25, early_stopping_patience=1, class_weight="balanced"),
     _instance(nlpipe.TransformerEmbedder, pooling="cls", normalize=False, max_length=8),
     nlpipe.SentimentClassifier(analyzer="char", lexicon=None, random_state=0),
-    nlpipe.IntensityRegressor(transformer=_instance(nlpipe.TransformerRegressor), transformer_weight=0.6),
+    nlpipe.IntensityRegressor(transformer=_instance(nlpipe.TransformerRegressor), transformer_weight=0.3),
     _instance(nlpipe.TransformerEmbedder, pooling="auto"),
     _instance(nlpipe.TransformerClassifier, pooling="mean", head_init="probe", epochs=0),
     *[nlpipe.ExtractiveSummarizer(method=m, ratio=0.5) for m in ("lead", "centroid", "lexrank")],

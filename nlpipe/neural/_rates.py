@@ -69,5 +69,5 @@ def auto_learning_rate(model, *, lora=False):
         rate, low, high = REFERENCE_RATE * REFERENCE_WIDTH / width, *RATE_RANGE
     if lora:
         rate, low, high = rate * LORA_FACTOR, low * LORA_FACTOR, high * LORA_FACTOR
-    # Rounded to 3 significant digits, so the value reads as a rate a person would write (3.75e-05, not 3.7500000000000003e-05).
+    # 3 significant digits: a rate as a person writes it (3.75e-05, not 3.7500000000000003e-05).
     return float(f"{min(max(rate, low), high):.3g}")
