@@ -462,11 +462,11 @@ def _md_learning_rate(texts):
         return []
     rows = []
     tables = parse_tables(text)
-    sst2 = find_table(tables, "learning_rate", "accuracy", "fit time (mean)")
+    sst2 = find_table(tables, "learning_rate", "accuracy", "fit time (median)")
     if sst2 is not None:
         n_train = first(sst2.heading.rsplit(", ", 1)[-1])
         for r in sst2.rows:
-            fit = first(sst2.cell(r, "fit time (mean)"))
+            fit = first(sst2.cell(r, "fit time (median)"))
             rows.append(row(f"SST-2 dev, {n_train['text'] if n_train else '2,000'} phrases, 1 epoch",
                             f"TransformerClassifier lr={r[0]}", "nlpipe" if '"auto"' in r[0] else "peer",
                             {"score": first(sst2.cell(r, "accuracy"))},
@@ -475,7 +475,7 @@ def _md_learning_rate(texts):
     emo = find_table(tables, "learning_rate", "EmoInt dev r", "SemEval-2018 dev r")
     if emo is not None:
         for r in emo.rows:
-            fit = first(emo.cell(r, "fit time (4 models)"))
+            fit = first(emo.cell(r, "fit time (4 models, median)"))
             if fit is None:  # the TF-IDF reference line
                 continue
             rows.append(row("EmoInt-2017 dev, mean Pearson r of 4 emotions", f"TransformerRegressor lr={r[0]}",
