@@ -42,8 +42,10 @@ install-dev: $(VENV)/.dev
 demo: $(VENV)/.models
 	$(VENV)/bin/nlpipe demo
 
+# One pytest-xdist worker per core, whole test files to a worker (module fixtures are built once);
+# tests/conftest.py gives each worker its share of the cores' threads. Plain `pytest` runs serially.
 test: $(VENV)/.dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # The documentation site (mkdocs.yml): warnings are errors; open site/index.html.
 docs: $(VENV)/.docs

@@ -165,7 +165,7 @@ def shared_parameters(estimator_class):
     --------
     >>> import inspect
     >>> from nlpipe import TransformerClassifier
-    >>> 'learning_rate : float or "auto", default=\'auto\'' in TransformerClassifier.__doc__
+    >>> "default='auto'" in TransformerClassifier.__doc__  # the class's own default, filled in
     True
     >>> list(inspect.signature(TransformerClassifier).parameters)[:8]
     ['model', 'class_weight', 'pooling', 'head_init', 'long_texts', 'doc_stride', 'max_length', 'batch_size']
