@@ -154,8 +154,9 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         check_is_fitted(self, "estimator_")
         texts = check_texts(X)
         pred = np.asarray(self.estimator_.predict(texts), dtype=np.float64)
-        if self.transformer_ is not None:
-            other = np.asarray(self.transformer_.predict(texts), dtype=np.float64).reshape(pred.shape)
+        neural = getattr(self, "transformer_", None)  # None also for a model pickled before the ensemble existed
+        if neural is not None:
+            other = np.asarray(neural.predict(texts), dtype=np.float64).reshape(pred.shape)
             pred = self.transformer_weight * other + (1.0 - self.transformer_weight) * pred
         return np.clip(pred, 0.0, 1.0) if self.clip else pred
 
