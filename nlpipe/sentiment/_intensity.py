@@ -82,6 +82,18 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
     >>> pred = reg.predict(["so angry", "calm"])
     >>> bool(pred[0] > pred[1]) and bool(((pred >= 0) & (pred <= 1)).all())
     True
+
+    The ensemble with a fine-tuned transformer (here a tiny local one; in use,
+    ``TransformerRegressor(model="sentence-transformers/all-MiniLM-L6-v2")`` or a
+    local folder):
+
+    >>> from nlpipe import TransformerRegressor
+    >>> from nlpipe.testing import make_tiny_backbone
+    >>> neural = TransformerRegressor(model=make_tiny_backbone(), epochs=2, random_state=0, verbose=0)
+    >>> ens = IntensityRegressor(transformer=neural).fit(X, y)
+    >>> expected = 0.6 * ens.transformer_.predict(X) + 0.4 * ens.estimator_.predict(X)
+    >>> bool(np.allclose(ens.predict(X), np.clip(expected, 0, 1)))
+    True
     """
 
     _parameter_constraints = {
