@@ -300,8 +300,9 @@ def main(argv=None):
 
     emo = [r for r in runs if r["task"] == "emoint"]
     if emo:
-        dev_t, sem_t = tfidf_predictions(data if data is not None else emoint_data(args.data_home))
-        data = data if data is not None else emoint_data(args.data_home)
+        if data is None:  # a report of earlier runs: the data is read once here
+            data = emoint_data(args.data_home)
+        dev_t, sem_t = tfidf_predictions(data)
         tf_dev, tf_sem = mean_r(data, dev_t, 1), mean_r(data, sem_t, 2)
         lines += ["## EmoInt-2017: `TransformerRegressor()` and the ensemble with `IntensityRegressor()`", "",
                   "Mean Pearson r over anger, fear, joy and sadness; trained on EmoInt train. `IntensityRegressor()` "
