@@ -443,3 +443,24 @@ def test_auto_learning_rate_follows_the_width_and_a_float_is_kept(backbone, capl
     assert fixed.learning_rate_ == 3e-3
     with pytest.raises(ValueError, match="learning_rate"):
         TransformerClassifier(model=backbone, learning_rate="fast").fit(X, y)
+
+
+def test_adamw_is_fused_on_cpu_and_follows_the_unfused_one(backbone, monkeypatch):
+    from nlpipe.neural import _loop
+
+    made = []
+    real = torch.optim.AdamW
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("fused", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", spy)
+    X, y = make_text_classification(2)
+    params = dict(model=backbone, epochs=3, batch_size=4, learning_rate=1e-3, random_state=0, verbose=0)
+    fused = TransformerClassifier(**params).fit(X, y).predict_proba(X)
+    # No dtype qualifies: the per-tensor implementation, as on devices without the kernel.
+    monkeypatch.setattr(_loop, "_FUSED_DTYPES", ())
+    plain = TransformerClassifier(**params).fit(X, y).predict_proba(X)
+    assert made == [True, False]
+    np.testing.assert_allclose(fused, plain, atol=1e-4)
