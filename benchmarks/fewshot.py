@@ -202,8 +202,7 @@ def main(argv=None):
     runs_path = Path(args.out).with_name(Path(args.out).stem + "_runs.json")
     runs = json.loads(runs_path.read_text(encoding="utf-8")) if args.resume and runs_path.exists() else []
     done = {(r["dataset"], r["k"], r["seed"], r["system"]) for r in runs}
-    this_command = "python benchmarks/fewshot.py" + (" " + " ".join(argv) if argv else (
-        " " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""))
+    this_command = _report().command(__file__, argv)  # without --data-home, as every benchmark records it
     failures = {}
     for d, (_, X_train, y_train, X_dev, y_dev) in data.items():
         for k in args.shots:

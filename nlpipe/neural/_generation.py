@@ -4,6 +4,7 @@ Summarization (and generation, question answering, translation) estimators build
 on these functions; they differ only in how a document becomes a prompt.
 """
 
+import functools
 import logging
 import warnings
 
@@ -351,17 +352,22 @@ def lm_loss(model, batch, labels):
 
 def _keeps_logits(model, batch, labels):
     """Whether a decoder-only ``model`` can project only chosen positions onto its vocabulary."""
+    inner = getattr(model, "module", model)  # DistributedDataParallel passes keywords through
+    config = getattr(inner, "config", None)
+    return (config is not None and not getattr(config, "is_encoder_decoder", False)
+            and _forward_takes_mask(type(inner)) and labels.shape == batch["input_ids"].shape)
+
+
+@functools.cache
+def _forward_takes_mask(cls):
+    """Per class, once: the signature is read on every training step otherwise."""
     import inspect
 
     from transformers import modeling_utils
 
-    inner = getattr(model, "module", model)  # DistributedDataParallel passes keywords through
-    config = getattr(inner, "config", None)
-    return (config is not None and not getattr(config, "is_encoder_decoder", False)
-            # the helper that reads a (batch, length) boolean mask; older releases take positions only
-            and hasattr(modeling_utils, "slice_logits_to_keep")
-            and "logits_to_keep" in inspect.signature(inner.forward).parameters
-            and labels.shape == batch["input_ids"].shape)
+    # the helper that reads a (batch, length) boolean mask; older releases take positions only
+    return (hasattr(modeling_utils, "slice_logits_to_keep")
+            and "logits_to_keep" in inspect.signature(cls.forward).parameters)
 
 
 def _labelled_positions_loss(model, batch, labels):
