@@ -79,3 +79,52 @@ def fit_cached(name, settings, make, fit_args, cache_dir, use_cache):
         tmp.replace(path)
         meta.write_text(json.dumps({"settings": json.loads(key), "fit_s": fit_s}, indent=1), encoding="utf-8")
     return model, fit_s, None
+
+
+def add_runs_arguments(parser):
+    """``--resume``, ``--report-only`` and ``--runs``: the options of a benchmark that keeps a :class:`Runs` file."""
+    parser.add_argument("--resume", action="store_true", help="skip the runs already in the runs file")
+    parser.add_argument("--report-only", action="store_true", help="write the report from the runs file, run nothing")
+    parser.add_argument("--runs", default=None, help="the runs file (default: <out stem>_runs.json next to --out)")
+
+
+class Runs:
+    """Every finished run of a benchmark: a JSON list of records next to its results (``<out stem>_runs.json``).
+
+    A record is written to the file as soon as it is added (through a temporary file and a rename, so an
+    interrupted write leaves the previous file whole): a benchmark cut short keeps what it measured, and
+    ``--resume`` goes on from there. ``key`` names the fields that identify a run; :meth:`done` asks whether
+    one with those values is already in. Without ``--resume``/``--report-only`` the file starts empty.
+    """
+
+    def __init__(self, args, key):
+        self.path = Path(args.runs) if args.runs else Path(args.out).with_name(Path(args.out).stem + "_runs.json")
+        self.key = tuple(key)
+        keep = args.resume or args.report_only
+        self.records = json.loads(self.path.read_text(encoding="utf-8")) if keep and self.path.is_file() else []
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __len__(self):
+        return len(self.records)
+
+    def _id(self, record):
+        return tuple(json.dumps(record.get(k), sort_keys=True) for k in self.key)
+
+    def find(self, **values):
+        """The record with these key values, or None."""
+        wanted = self._id(values)
+        return next((r for r in self.records if self._id(r) == wanted), None)
+
+    def done(self, **values):
+        """Whether a run with these key values is in the file."""
+        return self.find(**values) is not None
+
+    def add(self, record):
+        """Append ``record`` and write the file."""
+        self.records.append(record)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.records, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(self.path)

@@ -25,11 +25,10 @@ import sys
 from pathlib import Path
 
 # benchmarks/transformers.py would shadow the `transformers` package: drop this folder from the path.
-from _common import load, minilm_path, report as _report, targets_table, timed  # noqa: E402 - while this folder is on sys.path
+from _common import Runs, add_runs_arguments, load, minilm_path, report as _report, targets_table, timed  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import tempfile  # noqa: E402
@@ -158,14 +157,10 @@ def main(argv=None):
                              "steps than this (it grows with the square of the texts: 3,072 steps at AG News k=64)")
     parser.add_argument("--quick", action="store_true", help="k=8, one seed, no peer; writes to a temp folder")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fewshot.md"))
-    parser.add_argument("--report-only", action="store_true",
-                        help="fit nothing: write the tables from <out>_runs.json (implies --resume)")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the fits already in <out>_runs.json and run only the missing ones; the tables "
-                             "then cover every run in that file")
+    add_runs_arguments(parser)  # the tables cover every run in the runs file
     args = parser.parse_args(argv)
     if args.report_only:
-        args.resume, args.datasets = True, []
+        args.datasets = []
     if args.quick:
         args.datasets, args.shots, args.seeds, args.skip_peer = ["sst2"], [8], [0], True
         if args.out == parser.get_default("out"):
@@ -199,9 +194,8 @@ def main(argv=None):
         made = {k: v for k, v in made.items() if "joint" not in k}
     if not args.skip_peer:
         made["setfit package (peer), defaults"] = lambda seed: SetFitPeer(args.encoder, seed)
-    runs_path = Path(args.out).with_name(Path(args.out).stem + "_runs.json")
-    runs = json.loads(runs_path.read_text(encoding="utf-8")) if args.resume and runs_path.exists() else []
-    done = {(r["dataset"], r["k"], r["seed"], r["system"]) for r in runs}
+    runs = Runs(args, key=("dataset", "k", "seed", "system"))
+    runs_path = runs.path
     this_command = _report().command(__file__, argv)  # without --data-home, as every benchmark records it
     failures = {}
     for d, (_, X_train, y_train, X_dev, y_dev) in data.items():
@@ -210,7 +204,7 @@ def main(argv=None):
                 idx = sample(y_train, k, seed)
                 X, y = list(X_train[idx]), y_train[idx]
                 for name, make in made.items():
-                    if name in failures or (d, k, seed, name) in done:
+                    if name in failures or runs.done(dataset=d, k=k, seed=seed, system=name):
                         continue
                     record = {"dataset": d, "k": k, "seed": seed, "system": name, "command": this_command,
                               "n_eval": len(X_dev)}
@@ -229,13 +223,7 @@ def main(argv=None):
                         record.update(accuracy=acc, fit_s=fit_s, load=load())
                         print(f"[fewshot] {d} k={k} seed={seed} {name}: accuracy {acc:.4f} in {fit_s:.1f} s",
                               flush=True)
-                    runs.append(record)
-                    done.add((d, k, seed, name))
-                    # after every fit: an interrupted run keeps what it measured (--resume goes on from there)
-                    runs_path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = runs_path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
-                    tmp.replace(runs_path)
+                    runs.add(record)  # written at once: an interrupted run keeps what it measured
     minutes = (time.perf_counter() - t_start) / 60
     from nlpipe.inference import cpu_features
 

@@ -29,11 +29,10 @@ import sys
 from pathlib import Path
 
 # benchmarks/transformers.py would shadow the `transformers` package: drop this folder from the path.
-from _common import load, minilm_path, report as _report, targets_table  # noqa: E402 - while this folder is on sys.path
+from _common import Runs, add_runs_arguments, load, minilm_path, report as _report, targets_table  # noqa: E402 - while this folder is on sys.path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 
@@ -175,10 +174,8 @@ def main(argv=None):
     parser.add_argument("--smollm-n-train", type=int, default=256)
     parser.add_argument("--smollm-n-eval", type=int, default=200)
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.6, 0.7, 0.8, 0.9])
-    parser.add_argument("--resume", action="store_true", help="skip the runs already in the runs file")
-    parser.add_argument("--report-only", action="store_true", help="write the report from the runs file, run nothing")
+    add_runs_arguments(parser)
     parser.add_argument("--note", default="", help="a paragraph on how the runs file was made, put in the report")
-    parser.add_argument("--runs", default=None, help="the runs file (default: <out stem>_runs.json next to --out)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "learning_rate.md"))
     args = parser.parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -193,13 +190,11 @@ def main(argv=None):
 
     t_start = time.perf_counter()
     encoder = minilm_path()
-    runs_path = Path(args.runs) if args.runs else Path(args.out).with_name(Path(args.out).stem + "_runs.json")
-    keep = args.resume or args.report_only
-    runs = json.loads(runs_path.read_text(encoding="utf-8")) if keep and runs_path.is_file() else []
+    runs = Runs(args, key=("task", "rate", "seed"))
+    runs_path = runs.path
     # Runs are keyed by the rate they trained with: an "auto" run is the same run as its resolved float's.
     for r in runs:
         r["rate"] = f"{r['resolved_lr']:g}"
-    done = {(r["task"], r["rate"], r["seed"]) for r in runs}
     auto_rate = f"{minilm_auto_rate(encoder):g}"
     data = emoint_data(args.data_home) if "emoint" in args.tasks else None
     if not args.report_only:
@@ -211,7 +206,7 @@ def main(argv=None):
             for seed in args.seeds:
                 # SmolLM2's "auto" follows its own width: known after its fit, so an auto run is never skipped.
                 key = f"{lr:g}" if lr != "auto" else (auto_rate if task != "smollm" else None)
-                if (task, key, seed) in done:
+                if runs.done(task=task, rate=key, seed=seed):
                     continue
                 if task == "smollm":
                     r = run_smollm(args, lr, seed)
@@ -225,9 +220,7 @@ def main(argv=None):
                     r["dev_r"], r["sem_r"] = mean_r(data, r["dev_pred"], 1), mean_r(data, r["sem_pred"], 2)
                     msg = f"EmoInt dev r {r['dev_r']:.4f}, SemEval dev r {r['sem_r']:.4f}"
                 assert f"{r['resolved_lr']:g}" == key, (r["resolved_lr"], key)
-                runs.append({"task": task, "lr": str(lr), "rate": key, "seed": seed, **r})
-                done.add((task, key, seed))
-                runs_path.write_text(json.dumps(runs), encoding="utf-8")
+                runs.add({"task": task, "lr": str(lr), "rate": key, "seed": seed, **r})
                 print(f"{task} lr={lr} (= {key}) seed {seed}: {msg}, fit {r['fit_s']:.0f} s "
                       f"(load {load()})", flush=True)
 

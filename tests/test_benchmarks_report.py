@@ -1,5 +1,6 @@
-"""``python -m benchmarks report`` on the committed results: no benchmark runs, only the summary is rebuilt."""
+"""``python -m benchmarks report`` on the committed results (no benchmark runs, only the summary is rebuilt), and the runs file the scripts share."""
 
+import argparse
 import hashlib
 import importlib.util
 import json
@@ -171,3 +172,33 @@ def test_markdown_table_parser():
     assert rep.first(table.cell(table.find("a"), "time")) == {"value": 1234.5, "text": "1,234.5"}
     assert rep.first(table.cell(table.find("ab"), "time")) is None
     assert rep.find_table(rep.parse_tables(text), "acc", "missing") is None
+
+
+def test_runs_file_keeps_each_run_as_it_is_added_and_resume_skips_them(tmp_path):
+    """benchmarks/_common.Runs: the persistence fewshot.py, learning_rate.py and peft.py resume from."""
+    spec = importlib.util.spec_from_file_location("_nlpipe_bench_common", ROOT / "benchmarks" / "_common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+
+    def args(**kw):
+        return argparse.Namespace(**{"out": str(tmp_path / "bench.md"), "runs": None, "resume": False,
+                                     "report_only": False, **kw})
+
+    runs = common.Runs(args(), key=("task", "spec"))
+    assert runs.path == tmp_path / "bench_runs.json" and len(runs) == 0
+    runs.add({"task": "a", "spec": {"lr": 1e-4, "seed": 0}, "acc": 0.5})
+    # on disk at once, whole (written through a temporary file that is renamed away)
+    assert json.loads(runs.path.read_text(encoding="utf-8"))[0]["acc"] == 0.5
+    assert not list(tmp_path.glob("*.tmp"))
+    runs.add({"task": "a", "spec": {"lr": 1e-4, "seed": 1}, "acc": 0.6})
+
+    resumed = common.Runs(args(resume=True), key=("task", "spec"))
+    assert len(resumed) == 2
+    assert resumed.done(task="a", spec={"seed": 1, "lr": 1e-4})  # dict keys match whatever their order
+    assert not resumed.done(task="a", spec={"lr": 1e-4, "seed": 2})
+    assert not resumed.done(task="b", spec={"lr": 1e-4, "seed": 0})
+    assert resumed.find(task="a", spec={"lr": 1e-4, "seed": 0})["acc"] == 0.5
+    assert common.Runs(args(report_only=True), key=("task",)).done(task="a")
+    # without --resume a run starts from nothing; --runs names another file
+    assert len(common.Runs(args(), key=("task",))) == 0
+    assert common.Runs(args(resume=True, runs=str(tmp_path / "other.json")), key=("task",)).path.name == "other.json"
