@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import nlpipe
-from nlpipe.base import Interval, Options, check_classification_targets, check_texts
+from nlpipe.base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts, store_params
 from nlpipe.exceptions import InconsistentVersionWarning, InvalidParameterError
 
 
@@ -174,6 +174,27 @@ def test_parameter_docs_keeps_own_entries_and_refuses_undocumented_ones():
         @parameter_docs
         def predict(self, X, n_steps):
             """Predict."""
+
+
+def test_store_params_stores_the_callers_parameters_as_given():
+    class Parent(BaseTextEstimator):
+        def __init__(self, *, size=10, tags=None, verbose=1):
+            store_params(self, locals())
+
+    # A user's subclass without inherit_params: its signature does not list the parent's
+    # parameters, which must still be stored by the parent's __init__.
+    class Child(Parent):
+        def __init__(self, *, name="x", size=20, **params):
+            super().__init__(**params)
+            helper = "not a parameter"  # noqa: F841  (a local that is not a parameter is not stored)
+            store_params(self, locals())
+
+    tags = ["a"]
+    child = Child(name="y", tags=tags)
+    assert child.tags is tags  # unchanged, not copied
+    assert (child.name, child.size, child.verbose) == ("y", 20, 1)  # the child's default wins over the parent's
+    assert "params" not in vars(child) and "helper" not in vars(child)
+    assert Parent(size=3).get_params() == {"size": 3, "tags": None, "verbose": 1}
 
 
 def test_single_label_targets_refuse_multilabel():

@@ -11,7 +11,7 @@ length-sorted inference batches (``length_batches``) in ``_batches.py``.
 from ._batches import length_batches
 from ._constraints import Constraint, HasMethods, Interval, NgramRange, Options, validate_params
 from ._docs import parameter_docs
-from ._estimator import BaseTextEstimator, fit_context, inherit_params
+from ._estimator import BaseTextEstimator, fit_context, inherit_params, store_params
 from ._extras import import_optional
 from ._limits import DEFAULT_MAX_LOAD_BYTES, check_load_size, load_limit
 from ._validation import (
@@ -41,5 +41,6 @@ __all__ = [
     "length_batches",
     "load_limit",
     "parameter_docs",
+    "store_params",
     "validate_params",
 ]

@@ -137,6 +137,47 @@ def inherit_params(estimator_class, docs=None):
     return cls
 
 
+def store_params(estimator, values):
+    """Store each ``__init__`` argument unchanged under its own name (scikit-learn's rule).
+
+    Call it as ``store_params(self, locals())`` first thing in ``__init__`` (after
+    ``super().__init__(**params)`` where the class forwards parameters): it sets
+    ``estimator.<name> = values[name]`` for every named parameter of the calling
+    ``__init__``, and nothing else. It is the one-line form of the ``self.name = name``
+    lines scikit-learn asks for: no checks, no conversions (those happen in ``fit``),
+    so ``get_params``, ``set_params`` and ``clone`` see the arguments as given. A
+    subclass that redeclares a parent's parameter with another default stores it
+    after ``super().__init__``, so its value wins.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator being initialised.
+    values : dict
+        ``locals()`` of its ``__init__``.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from nlpipe.base import BaseTextEstimator, store_params
+    >>> class Shouter(BaseTextEstimator):
+    ...     def __init__(self, *, times=1, suffix="!"):
+    ...         store_params(self, locals())
+    >>> Shouter(times=2).get_params()
+    {'suffix': '!', 'times': 2}
+    """
+    # The caller's own parameters, read from its code object: the ``**params`` dict and the
+    # ``__class__`` cell are locals too but not parameters, and a subclass's signature may not
+    # list its parent's parameters, so neither ``values`` alone nor the class signature will do.
+    caller = inspect.currentframe().f_back.f_code
+    names = caller.co_varnames[1 : caller.co_argcount + caller.co_kwonlyargcount]
+    for name in names:
+        setattr(estimator, name, values[name])
+
+
 def _forget_fit(est):
     """Drop ``est``'s fitted attributes; an estimator that holds more (a model's memory) frees it in ``_reset``."""
     reset = getattr(est, "_reset", None)

@@ -6,7 +6,14 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 
-from ..base import Options, check_classification_targets, check_texts, label_lists_to_indicator, parameter_docs
+from ..base import (
+    Options,
+    check_classification_targets,
+    check_texts,
+    label_lists_to_indicator,
+    parameter_docs,
+    store_params,
+)
 from ..finetune import import_neural
 from ._head import _HeadData, _head_params, _PooledHeadEstimator
 
@@ -78,12 +85,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
     def __init__(self, *, model="distilbert-base-uncased", class_weight=None, pooling="cls", head_init="auto",
                  long_texts="truncate", doc_stride=128, **params):
         super().__init__(**params)
-        self.model = model
-        self.class_weight = class_weight
-        self.pooling = pooling
-        self.head_init = head_init
-        self.long_texts = long_texts
-        self.doc_stride = doc_stride
+        store_params(self, locals())
 
     def _validate_data(self, X, y):
         import torch

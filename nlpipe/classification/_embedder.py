@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Options, check_texts, fit_context, parameter_docs
+from ..base import Options, check_texts, fit_context, parameter_docs, store_params
 from ..finetune import TransformerEstimator, import_neural, shared_parameters
 
 
@@ -82,14 +82,7 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
         mixed_precision="auto",
         verbose=1,
     ):
-        self.model = model
-        self.pooling = pooling
-        self.normalize = normalize
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.verbose = verbose
+        store_params(self, locals())
 
     @fit_context
     @parameter_docs(X="Texts (validated only).")

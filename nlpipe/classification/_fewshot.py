@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..base import Interval
+from ..base import Interval, store_params
 from ..finetune import FineTunedEstimator, TrainingExamples, draw_seed, import_neural, shared_parameters
 from ._classifier import TransformerClassifier
 
@@ -106,14 +106,8 @@ class FewShotClassifier(TransformerClassifier):
                  class_weight=None, long_texts="truncate", doc_stride=128, batch_size=16, epochs=1,
                  learning_rate=2e-5, **params):
         # TransformerClassifier's own parameters (pooling, head_init) do not apply: its __init__ is skipped.
-        FineTunedEstimator.__init__(self, batch_size=batch_size, epochs=epochs, learning_rate=learning_rate,
-                                    **params)
-        self.model = model
-        self.n_iterations = n_iterations
-        self.joint_epochs = joint_epochs
-        self.class_weight = class_weight
-        self.long_texts = long_texts
-        self.doc_stride = doc_stride
+        FineTunedEstimator.__init__(self, **params)
+        store_params(self, locals())
 
     # -------------------------------------------------------------- fit hooks
     def _validate_data(self, X, y):

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ..base import check_regression_targets, check_texts, parameter_docs
+from ..base import check_regression_targets, check_texts, parameter_docs, store_params
 from ._head import _HeadData, _head_params, _PooledHeadEstimator
 
 
@@ -54,11 +54,7 @@ class TransformerRegressor(RegressorMixin, _PooledHeadEstimator):
     def __init__(self, *, model="distilbert-base-uncased", pooling="cls", head_init="auto", long_texts="truncate",
                  doc_stride=128, **params):
         super().__init__(**params)
-        self.model = model
-        self.pooling = pooling
-        self.head_init = head_init
-        self.long_texts = long_texts
-        self.doc_stride = doc_stride
+        store_params(self, locals())
 
     def _validate_data(self, X, y):
         import torch

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import HasMethods, Interval, check_texts, fit_context, parameter_docs, validate_params
+from ..base import HasMethods, Interval, check_texts, fit_context, parameter_docs, store_params, validate_params
 
 
 def _teacher_logits(teacher, texts):
@@ -102,11 +102,7 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
     }
 
     def __init__(self, *, teacher, student, temperature=2.0, teacher_weight=0.5, prefit=True):
-        self.teacher = teacher
-        self.student = student
-        self.temperature = temperature
-        self.teacher_weight = teacher_weight
-        self.prefit = prefit
+        store_params(self, locals())
 
     @fit_context
     def fit(self, X, y=None):

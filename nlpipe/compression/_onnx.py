@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Interval, Options, check_texts, fit_context, validate_params
+from ..base import Interval, Options, check_texts, fit_context, store_params, validate_params
 from ..finetune import import_neural
 from ..inference import OnnxModel, quantize_onnx
 
@@ -118,12 +118,7 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
 
     def __init__(self, *, quantize=None, per_channel=True, reduce_range=False, n_threads=None, optimization="all",
                  calibration_size=128):
-        self.quantize = quantize
-        self.per_channel = per_channel
-        self.reduce_range = reduce_range
-        self.n_threads = n_threads
-        self.optimization = optimization
-        self.calibration_size = calibration_size
+        store_params(self, locals())
 
     @fit_context
     def fit(self, X, y=None):

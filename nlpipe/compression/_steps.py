@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Interval, Options, check_texts, fit_context, parameter_docs, validate_params
+from ..base import Interval, Options, check_texts, fit_context, parameter_docs, store_params, validate_params
 from ..inference import OnnxModel
 from . import _auto
 from ._linear import _CompressedLinear, linear_form, magnitude_prune, shrink_vocabulary
@@ -183,10 +183,7 @@ class Quantizer(_CompressionStep):
     }
 
     def __init__(self, *, dtype="int8", embeddings=True, tolerance=0.01, calibration_size=128):
-        self.dtype = dtype
-        self.embeddings = embeddings
-        self.tolerance = tolerance
-        self.calibration_size = calibration_size
+        store_params(self, locals())
 
     @fit_context
     def fit(self, X, y=None, labels=None):
@@ -332,8 +329,7 @@ class Pruner(_CompressionStep):
     }
 
     def __init__(self, *, amount=0.5, method="magnitude"):
-        self.amount = amount
-        self.method = method
+        store_params(self, locals())
 
     def _linear(self, model):
         if self.method != "magnitude":

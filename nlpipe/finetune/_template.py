@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ..base import Interval, Options, fit_context
+from ..base import Interval, Options, fit_context, store_params
 from ._base import TransformerEstimator, import_neural
 from ._docs import shared_parameters
 
@@ -200,25 +200,7 @@ class FineTunedEstimator(TransformerEstimator):
         random_state=None,
         verbose=1,
     ):
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.max_grad_norm = max_grad_norm
-        self.lora = lora
-        self.lora_storage = lora_storage
-        self.validation_fraction = validation_fraction
-        self.early_stopping_patience = early_stopping_patience
-        self.checkpoint_dir = checkpoint_dir
-        self.resume = resume
-        self.strategy = strategy
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     @fit_context
     def fit(self, X, y=None):

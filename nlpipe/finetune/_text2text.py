@@ -12,7 +12,7 @@ import os
 
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Interval, Options, check_references, check_texts
+from ..base import Interval, Options, check_references, check_texts, store_params
 from ._base import import_neural
 from ._docs import shared_parameters
 from ._template import FineTunedEstimator, TrainingExamples, draw_seed
@@ -91,15 +91,8 @@ class TextToTextEstimator(FineTunedEstimator):
         batch_size=8,
         **params,
     ):
-        super().__init__(batch_size=batch_size, **params)
-        self.architecture = architecture
-        self.model_kwargs = model_kwargs
-        self.prompt = prompt
-        self.chat_template = chat_template
-        self.max_new_tokens = max_new_tokens
-        self.num_beams = num_beams
-        self.generation_kwargs = generation_kwargs
-        self.target_max_length = target_max_length
+        super().__init__(**params)
+        store_params(self, locals())
 
     # ---------------------------------------------------------------- inputs
     def _inputs(self, X):

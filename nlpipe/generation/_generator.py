@@ -2,7 +2,7 @@
 
 import numbers
 
-from ..base import Interval, parameter_docs
+from ..base import Interval, parameter_docs, store_params
 from ..finetune import TextToTextEstimator, shared_parameters
 
 
@@ -68,10 +68,7 @@ class TextGenerator(TextToTextEstimator):
     def __init__(self, *, model="HuggingFaceTB/SmolLM2-135M-Instruct", do_sample=False, temperature=1.0, top_p=1.0,
                  **params):
         super().__init__(**params)
-        self.model = model
-        self.do_sample = do_sample
-        self.temperature = temperature
-        self.top_p = top_p
+        store_params(self, locals())
 
     def _generation_settings(self):
         settings = {"max_new_tokens": self._max_new_tokens(), "num_beams": self.num_beams,

@@ -1,6 +1,6 @@
 """Translation: an encoder-decoder (or instruction) model fine-tuned on sentence pairs, scored with BLEU."""
 
-from ..base import check_texts, parameter_docs
+from ..base import check_texts, parameter_docs, store_params
 from ..finetune import TextToTextEstimator, shared_parameters
 
 _LANGUAGE_SLOTS = ("{source_lang}", "{target_lang}")
@@ -80,11 +80,8 @@ class Translator(TextToTextEstimator):
 
     def __init__(self, *, model="Helsinki-NLP/opus-mt-en-de", source_lang=None, target_lang=None, max_new_tokens=256,
                  num_beams=4, target_max_length=256, **params):
-        super().__init__(max_new_tokens=max_new_tokens, num_beams=num_beams, target_max_length=target_max_length,
-                         **params)
-        self.model = model
-        self.source_lang = source_lang
-        self.target_lang = target_lang
+        super().__init__(**params)
+        store_params(self, locals())
 
     def _after_load(self, model, tokenizer):
         self.language_codes_ = hasattr(tokenizer, "src_lang")  # NLLB, M2M100, mBART-50 tokenizers

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Interval
+from ..base import Interval, store_params
 from ..finetune import FineTunedEstimator, TrainingExamples, shared_parameters, import_neural
 from ._inputs import _check_answers, _locate, _qa_parameter_docs, _QuestionAnsweringMixin, check_qa_inputs
 
@@ -73,11 +73,8 @@ class ExtractiveQuestionAnswerer(_QuestionAnsweringMixin, FineTunedEstimator):
 
     def __init__(self, *, model="distilbert-base-cased-distilled-squad", doc_stride=128, max_answer_length=30,
                  allow_no_answer=False, batch_size=8, **params):
-        super().__init__(batch_size=batch_size, **params)
-        self.model = model
-        self.doc_stride = doc_stride
-        self.max_answer_length = max_answer_length
-        self.allow_no_answer = allow_no_answer
+        super().__init__(**params)
+        store_params(self, locals())
 
     # -------------------------------------------------------------- fit hooks
     def _validate_data(self, X, y):

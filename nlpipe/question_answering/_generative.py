@@ -1,5 +1,6 @@
 """GenerativeQuestionAnswerer: answers written by the text-to-text core, the passage cut to the window."""
 
+from ..base import store_params
 from ..finetune import TextToTextEstimator, shared_parameters
 from ._inputs import _check_answers, _qa_parameter_docs, _QuestionAnsweringMixin, check_qa_inputs
 
@@ -56,8 +57,8 @@ class GenerativeQuestionAnswerer(_QuestionAnsweringMixin, TextToTextEstimator):
     }
 
     def __init__(self, *, model="google/flan-t5-small", max_new_tokens=32, target_max_length=64, **params):
-        super().__init__(max_new_tokens=max_new_tokens, target_max_length=target_max_length, **params)
-        self.model = model
+        super().__init__(**params)
+        store_params(self, locals())
 
     def _inputs(self, X):
         questions, contexts = check_qa_inputs(X)

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from scipy import sparse
 
-from ..base import Interval, check_load_size, import_optional
+from ..base import Interval, check_load_size, import_optional, store_params
 from ._base import BaseRetriever, top_k
 from ._corpus import check_count, pack_strings, unpack_strings
 
@@ -88,13 +88,7 @@ class BM25Retriever(BaseRetriever):
     }
 
     def __init__(self, *, k=10, k1=1.5, b=0.75, stop_words="english", text_column="text", id_column="id", verbose=1):
-        self.k = k
-        self.k1 = k1
-        self.b = b
-        self.stop_words = stop_words
-        self.text_column = text_column
-        self.id_column = id_column
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _reset(self):
         super()._reset()

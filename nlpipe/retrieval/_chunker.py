@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, Options, fit_context
+from ..base import BaseTextEstimator, Interval, Options, fit_context, store_params
 from ._base import _documents_docs
 from ._corpus import check_documents
 
@@ -72,12 +72,7 @@ class PassageChunker(TransformerMixin, BaseTextEstimator):
 
     def __init__(self, *, unit="words", size=200, overlap=40, spacy_model="blank:en", text_column="text",
                  id_column="id"):
-        self.unit = unit
-        self.size = size
-        self.overlap = overlap
-        self.spacy_model = spacy_model
-        self.text_column = text_column
-        self.id_column = id_column
+        store_params(self, locals())
 
     def _check(self):
         self._validate_params()

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from sklearn.base import clone
 
-from ..base import HasMethods, Interval, Options, check_load_size, import_optional
+from ..base import HasMethods, Interval, Options, check_load_size, import_optional, store_params
 from ._base import BaseRetriever, top_k
 from ._corpus import check_count
 
@@ -115,13 +115,7 @@ class DenseRetriever(BaseRetriever):
 
     def __init__(self, *, encoder=None, k=10, index="auto", ef_search=128, text_column="text", id_column="id",
                  verbose=1):
-        self.encoder = encoder
-        self.k = k
-        self.index = index
-        self.ef_search = ef_search
-        self.text_column = text_column
-        self.id_column = id_column
-        self.verbose = verbose
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ index
     def _embed(self, texts, desc):

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.base import clone
 
-from ..base import HasMethods, Interval, Options
+from ..base import HasMethods, Interval, Options, store_params
 from ._base import BaseRetriever
 
 _RRF_K = 60  # reciprocal-rank constant of Cormack et al. (2009); damps the weight of the very first ranks
@@ -85,15 +85,7 @@ class HybridRetriever(BaseRetriever):
 
     def __init__(self, *, sparse=None, dense=None, fusion="blend", weight=0.5, depth=100, k=10, text_column="text",
                  id_column="id", verbose=1):
-        self.sparse = sparse
-        self.dense = dense
-        self.fusion = fusion
-        self.weight = weight
-        self.depth = depth
-        self.k = k
-        self.text_column = text_column
-        self.id_column = id_column
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _index(self, texts):
         from ._bm25 import BM25Retriever

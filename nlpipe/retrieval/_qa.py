@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, HasMethods, Interval, check_texts, fit_context, parameter_docs
+from ..base import BaseTextEstimator, HasMethods, Interval, check_texts, fit_context, parameter_docs, store_params
 from ._base import BaseRetriever, _documents_docs
 
 logger = logging.getLogger(__name__)
@@ -120,12 +120,7 @@ class RetrievalQA(BaseTextEstimator):
     }
 
     def __init__(self, *, retriever=None, reader=None, chunker=None, n_passages=3, min_score=0.0, verbose=1):
-        self.retriever = retriever
-        self.reader = reader
-        self.chunker = chunker
-        self.n_passages = n_passages
-        self.min_score = min_score
-        self.verbose = verbose
+        store_params(self, locals())
 
     # ----------------------------------------------------------------- fitting
     @fit_context

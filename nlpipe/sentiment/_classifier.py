@@ -5,7 +5,16 @@ import numbers
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, Options, check_classification_targets, check_texts, fit_context, parameter_docs
+from ..base import (
+    BaseTextEstimator,
+    Interval,
+    Options,
+    check_classification_targets,
+    check_texts,
+    fit_context,
+    parameter_docs,
+    store_params,
+)
 from ._lexicon import LexiconFeatures
 from ._preprocess import NegationMarker
 
@@ -61,10 +70,7 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
     }
 
     def __init__(self, *, C=0.5, analyzer="word", lexicon="vader", random_state=None):
-        self.C = C
-        self.analyzer = analyzer
-        self.lexicon = lexicon
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _make_estimator(self):
         from sklearn.feature_extraction.text import TfidfVectorizer

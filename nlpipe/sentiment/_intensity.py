@@ -17,6 +17,7 @@ from ..base import (
     check_texts,
     fit_context,
     parameter_docs,
+    store_params,
 )
 from ._lexicon import LexiconFeatures, _fit_thresholds, _ThresholdClassifier
 from ._preprocess import SocialTextNormalizer
@@ -108,13 +109,7 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
 
     def __init__(self, *, alpha=0.1, word_ngram_range=(1, 2), char_ngram_range=(1, 4), lexicon="vader", clip=True,
                  transformer=None, transformer_weight=0.6):
-        self.alpha = alpha
-        self.word_ngram_range = word_ngram_range
-        self.char_ngram_range = char_ngram_range
-        self.lexicon = lexicon
-        self.clip = clip
-        self.transformer = transformer
-        self.transformer_weight = transformer_weight
+        store_params(self, locals())
 
     def _tfidf_pipeline(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -256,11 +251,7 @@ class IntensityClassifier(_ThresholdClassifier):
     }
 
     def __init__(self, *, levels=None, regressor=None, cv=3, C=100.0, random_state=None):
-        self.levels = levels
-        self.regressor = regressor
-        self.cv = cv
-        self.C = C
-        self.random_state = random_state
+        store_params(self, locals())
 
     @fit_context
     @parameter_docs

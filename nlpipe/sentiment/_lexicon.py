@@ -20,6 +20,7 @@ from ..base import (
     check_texts,
     fit_context,
     parameter_docs,
+    store_params,
 )
 from ..exceptions import MissingExtraError
 
@@ -173,8 +174,7 @@ class LexiconSentiment(_ThresholdClassifier):
     }
 
     def __init__(self, *, C=100.0, class_weight=None):
-        self.C = C
-        self.class_weight = class_weight
+        store_params(self, locals())
 
     @staticmethod
     def _compound(texts):
@@ -260,8 +260,7 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
     _COUNTS = (4, 5, 7, 8, 9)
 
     def __init__(self, *, lexicon="vader", log_counts=True):
-        self.lexicon = lexicon
-        self.log_counts = log_counts
+        store_params(self, locals())
 
     def _columns(self):
         """Indices of ``_NAMES`` kept, and whether the NRC counts follow."""

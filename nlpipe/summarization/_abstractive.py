@@ -4,7 +4,7 @@ import logging
 
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import Options, check_texts, parameter_docs
+from ..base import Options, check_texts, parameter_docs, store_params
 from ..finetune import TextToTextEstimator, shared_parameters
 from ..finetune import import_neural
 from ._common import SummarizerMixin
@@ -81,10 +81,8 @@ class AbstractiveSummarizer(SummarizerMixin, TextToTextEstimator):
 
     def __init__(self, *, model="sshleifer/distilbart-cnn-12-6", long_input="truncate", spacy_model="blank:en",
                  max_new_tokens=128, **params):
-        super().__init__(max_new_tokens=max_new_tokens, **params)
-        self.model = model
-        self.long_input = long_input
-        self.spacy_model = spacy_model
+        super().__init__(**params)
+        store_params(self, locals())
 
     def _chunks(self, texts, budget):
         """Each document as consecutive runs of whole sentences of at most ``budget`` tokens."""

@@ -18,6 +18,7 @@ from ..base import (
     fit_context,
     inherit_params,
     parameter_docs,
+    store_params,
 )
 from ._common import SummarizerMixin
 from ._sentences import iter_sentences
@@ -177,14 +178,7 @@ class _SentenceSelector(SummarizerMixin, BaseTextEstimator):
 
     def __init__(self, *, n_sentences=3, ratio=None, diversity=0.3, threshold=0.1, damping=0.85,
                  spacy_model="blank:en", stop_words="english", separator=" "):
-        self.n_sentences = n_sentences
-        self.ratio = ratio
-        self.diversity = diversity
-        self.threshold = threshold
-        self.damping = damping
-        self.spacy_model = spacy_model
-        self.stop_words = stop_words
-        self.separator = separator
+        store_params(self, locals())
 
     def _fit_idf(self, docs):
         """Set ``vocabulary_`` and ``tfidf_`` from the sentences of ``docs`` (stop words left out)."""
@@ -307,7 +301,7 @@ class ExtractiveSummarizer(_SentenceSelector):
 
     def __init__(self, *, method="textrank", **params):
         super().__init__(**params)
-        self.method = method
+        store_params(self, locals())
 
     @fit_context
     @parameter_docs(X="Documents.")
@@ -471,8 +465,7 @@ class SupervisedExtractiveSummarizer(_SentenceSelector):
 
     def __init__(self, *, estimator=None, oracle_sentences=3, **params):
         super().__init__(**params)
-        self.estimator = estimator
-        self.oracle_sentences = oracle_sentences
+        store_params(self, locals())
 
     def _features(self, sentences, S):
         """One row of ``feature_names`` per sentence, and the similarity matrix; ``S`` holds the TF-IDF rows."""

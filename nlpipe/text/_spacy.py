@@ -10,7 +10,16 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, Options, check_texts, fit_context, import_optional, parameter_docs
+from ..base import (
+    BaseTextEstimator,
+    Interval,
+    Options,
+    check_texts,
+    fit_context,
+    import_optional,
+    parameter_docs,
+    store_params,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +179,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
         n_jobs=None,
         verbose=1,
     ):
-        self.spacy_model = spacy_model
-        self.lowercase = lowercase
-        self.lemmatize = lemmatize
-        self.remove_stop_words = remove_stop_words
-        self.remove_punct = remove_punct
-        self.remove_numbers = remove_numbers
-        self.batch_size = batch_size
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+        store_params(self, locals())
 
     @fit_context
     @parameter_docs(X="Texts (validated only).")

@@ -30,6 +30,7 @@ from ..base import (
     inherit_params,
     label_lists_to_indicator,
     parameter_docs,
+    store_params,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,17 +82,7 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
 
     def __init__(self, *, tokenizer=None, analyzer="word", ngram_range=(1, 2), lowercase=True, strip_accents=None,
                  stop_words=None, min_df=2, max_df=1.0, max_features=None, sublinear_tf=True, n_jobs=None):
-        self.tokenizer = tokenizer
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
-        self.lowercase = lowercase
-        self.strip_accents = strip_accents
-        self.stop_words = stop_words
-        self.min_df = min_df
-        self.max_df = max_df
-        self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
-        self.n_jobs = n_jobs
+        store_params(self, locals())
 
     _parameter_constraints = {
         "tokenizer": [None, callable, HasMethods(["fit", "transform"])],
@@ -349,11 +340,7 @@ class TfidfSVMClassifier(_TfidfClassifier):
 
     def __init__(self, *, C=0.8, class_weight=None, probability=False, max_iter=1000, random_state=None, **params):
         super().__init__(**params)
-        self.C = C
-        self.class_weight = class_weight
-        self.probability = probability
-        self.max_iter = max_iter
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _make_classifier(self):
         return LinearSVC(
@@ -491,8 +478,7 @@ class TfidfNBClassifier(_TfidfClassifier):
 
     def __init__(self, *, alpha=0.3, variant="complement", **params):
         super().__init__(**params)
-        self.alpha = alpha
-        self.variant = variant
+        store_params(self, locals())
 
     def _make_classifier(self):
         cls = ComplementNB if self.variant == "complement" else MultinomialNB
