@@ -10,26 +10,38 @@ _STANDARD = {
     "y": "None\n    Ignored.",
     "sample_weight": "None\n    Not supported; must be None.",
 }
+# ``y`` of the estimators that learn from it, by kind (``@parameter_docs(y="labels")``).
+_TARGETS = {
+    "labels": "array-like of shape (n_samples,)\n    Labels (str or int).",
+    "intensities": "array-like of shape (n_samples,) or (n_samples, n_outputs)\n    Intensities, usually in [0, 1].",
+    "summaries": "list of str\n    One reference summary per document.",
+}
+# ``fit`` returns the estimator, in every estimator (scikit-learn's wording).
+_FIT_RETURNS = "Returns\n-------\nself : object\n    The fitted estimator."
 _HEADER = re.compile(r"^(\S[^\n]*)\n-{3,}$", re.MULTILINE)
 
 
-def _standard_entry(name, param, X, X_type):
+def _standard_entry(name, param, X, X_type, y):
     if name == "X":
         return f"X : {X_type}\n    {X}"
+    if name == "y" and y is not None:
+        return f"y : {_TARGETS[y]}"
     if name in ("y", "sample_weight") and param.default is None:
         return f"{name} : {_STANDARD[name]}"
     return None
 
 
-def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"]):
+def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None):
     """Complete a method's Parameters section with nlpipe's standard descriptions.
 
     ``predict(self, X)`` in every estimator takes ``X : list of str``; a ``y=None`` that a
     transformer's ``fit`` ignores and a ``sample_weight=None`` that a ``score`` does not
-    support mean the same everywhere too. Those entries are written here once: the
-    decorator adds each such parameter of the signature that the docstring does not
-    document itself (``X`` first, the others last), creating the Parameters section
-    where the docstring has none. ``help``, numpydoc and the API pages see the result.
+    support mean the same everywhere too, and so does the ``y`` of a kind of target
+    (``y="labels"``). Those entries are written here once: the decorator adds each
+    such parameter of the signature that the docstring does not document itself
+    (``X`` first, the others last), creating the Parameters section where the
+    docstring has none. A ``fit`` without a Returns section gets scikit-learn's
+    ``self : object``. ``help``, numpydoc and the API pages see the result.
 
     Parameters
     ----------
@@ -39,6 +51,9 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"]):
         The description of ``X`` (``"Documents."``, ``"Prompts."``).
     X_type : str, default="list of str"
         The type of ``X`` (question answering takes question/passage pairs).
+    y : {"labels", "intensities", "summaries"} or None, default=None
+        The kind of target a ``y`` without a default is; None: ``y`` is documented
+        by the method, or is a ``y=None`` that is ignored.
 
     Returns
     -------
@@ -74,14 +89,17 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"]):
     summaries : list of str
     """
 
+    if y is not None and y not in _TARGETS:
+        raise ValueError(f"parameter_docs: y must be one of {sorted(_TARGETS)} or None, got {y!r}")
+
     def decorate(func):
-        func.__doc__ = _complete(func, X, X_type)
+        func.__doc__ = _complete(func, X, X_type, y)
         return func
 
     return decorate if method is None else decorate(method)
 
 
-def _complete(func, X, X_type):
+def _complete(func, X, X_type, y):
     doc = inspect.cleandoc(func.__doc__ or "")
     params = list(inspect.signature(func).parameters.items())[1:]  # without self
     headers = [(m.start(), m.end(), m.group(1)) for m in _HEADER.finditer(doc)]
@@ -97,10 +115,12 @@ def _complete(func, X, X_type):
     for name, param in params:
         if name in documented:
             continue
-        entry = _standard_entry(name, param, X, X_type)
+        entry = _standard_entry(name, param, X, X_type, y)
         if entry is None:
             raise TypeError(f"{func.__qualname__}: parameter {name!r} is not documented and has no standard description")
         (first if name == "X" else last).append(entry)
     entries = "\n".join([*first, own, *last] if own else [*first, *last])
     body = f"{head}\n\nParameters\n----------\n{entries}"
+    if func.__name__ == "fit" and not any(title == "Returns" for _, _, title in headers):
+        body = f"{body}\n\n{_FIT_RETURNS}"
     return (f"{body}\n\n{tail}" if tail else body).rstrip("\n")

@@ -17,10 +17,12 @@ from ._constraints import validate_params
 
 
 def fit_context(fit):
-    """Decorate an estimator's ``fit``: it starts from scratch and is all-or-nothing.
+    """Decorate an estimator's ``fit``: it checks the parameters, starts from scratch and is all-or-nothing.
 
-    Fitted attributes (public names ending in ``_``) of an earlier fit are dropped
-    before ``fit`` runs, and whatever a failed or interrupted ``fit`` had set is
+    The parameters are checked against the class's ``_parameter_constraints`` table
+    (:func:`validate_params`) before ``fit`` runs, so ``fit`` itself never repeats
+    that call. Fitted attributes (public names ending in ``_``) of an earlier fit are
+    dropped, and whatever a failed or interrupted ``fit`` had set is
     dropped too (``KeyboardInterrupt`` included), so the estimator is either
     fitted by this call or plainly unfitted (``predict`` raises ``NotFittedError``),
     never a mix of two fits. A ``fit`` that calls another decorated ``fit``
@@ -61,6 +63,8 @@ def fit_context(fit):
             _forget_fit(self)
             self.__dict__["_nlpipe_fitting"] = True
         try:
+            if outer and hasattr(type(self), "_parameter_constraints"):
+                validate_params(self)
             return fit(self, *args, **kwargs)
         except BaseException:
             if outer:
@@ -191,10 +195,10 @@ def _forget_fit(est):
 class BaseTextEstimator(BaseEstimator):
     """Base class of nlpipe estimators: string input, constraint table, versioned pickles.
 
-    Subclasses declare ``_parameter_constraints``, decorate ``fit`` with
-    :func:`fit_context` (it starts from scratch and is all-or-nothing) and call
-    ``self._validate_params()`` first thing in it; ``__init__`` only stores its
-    keyword arguments.
+    Subclasses declare ``_parameter_constraints`` and decorate ``fit`` with
+    :func:`fit_context` (it checks the parameters against the table, starts from
+    scratch and is all-or-nothing); ``__init__`` only stores its keyword arguments
+    (:func:`store_params`).
 
     See Also
     --------
@@ -205,16 +209,15 @@ class BaseTextEstimator(BaseEstimator):
     A minimal text transformer on this base:
 
     >>> import numbers
-    >>> from nlpipe.base import BaseTextEstimator, Interval, check_texts, fit_context
+    >>> from nlpipe.base import BaseTextEstimator, Interval, check_texts, fit_context, store_params
     >>> class Shouter(BaseTextEstimator):
     ...     _parameter_constraints = {"times": [Interval(numbers.Integral, 1, None)]}
     ...
-    ...     def __init__(self, times=1):
-    ...         self.times = times
+    ...     def __init__(self, *, times=1):
+    ...         store_params(self, locals())
     ...
     ...     @fit_context
     ...     def fit(self, X, y=None):
-    ...         self._validate_params()
     ...         self.n_texts_ = len(check_texts(X))
     ...         return self
     ...

@@ -87,13 +87,7 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
     @fit_context
     @parameter_docs(X="Texts (validated only).")
     def fit(self, X, y=None):
-        """Load the encoder (nothing is trained).
-
-        Returns
-        -------
-        self : TransformerEmbedder
-        """
-        self._validate_params()
+        """Load the encoder (nothing is trained)."""
         check_texts(X)
         neural = import_neural()
         self.device_ = neural.resolve_device(self.device)

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import HasMethods, Interval, check_texts, fit_context, parameter_docs, store_params, validate_params
+from ..base import HasMethods, Interval, check_texts, fit_context, parameter_docs, store_params
 
 
 def _teacher_logits(teacher, texts):
@@ -120,7 +120,6 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         -------
         self : Distiller
         """
-        validate_params(self)
         texts = check_texts(X)
         if self.prefit:
             teacher = self.teacher

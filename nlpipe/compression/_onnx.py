@@ -136,7 +136,6 @@ class OnnxExporter(TransformerMixin, BaseEstimator):
         -------
         self : OnnxExporter
         """
-        validate_params(self)
         check_exportable(X)
         self.calibration_ = []
         if self.quantize == "static":

@@ -55,12 +55,7 @@ class _CompressionStep(TransformerMixin, BaseEstimator):
         ----------
         X : fitted nlpipe model
             The model to compress.
-
-        Returns
-        -------
-        self : object
         """
-        validate_params(self)
         _family(X)
         return self
 
@@ -205,7 +200,6 @@ class Quantizer(_CompressionStep):
         -------
         self : Quantizer
         """
-        validate_params(self)
         family = _family(X)
         if self.dtype != "auto":
             return self

@@ -221,7 +221,6 @@ class FineTunedEstimator(TransformerEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs checkpoint_dir: the folder a previous fit saved its epochs to.")
         if self.lora_storage == "adapter" and self.lora is None:

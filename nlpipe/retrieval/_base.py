@@ -63,7 +63,6 @@ class BaseRetriever(BaseTextEstimator):
         -------
         self : object
         """
-        self._validate_params()
         texts, doc_ids, metadata = check_documents(X, ids=ids, text_column=self.text_column, id_column=self.id_column)
         self._index(texts)
         self.ids_ = doc_ids

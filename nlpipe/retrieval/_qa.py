@@ -146,7 +146,6 @@ class RetrievalQA(BaseTextEstimator):
         from .. import question_answering
         from ._bm25 import BM25Retriever
 
-        self._validate_params()
         if (questions is None) != (answers is None):
             raise ValueError("Give both questions and answers to fine-tune the reader, or neither.")
         documents = X

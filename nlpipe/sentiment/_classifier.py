@@ -89,20 +89,9 @@ class SentimentClassifier(ClassifierMixin, BaseTextEstimator):
         return make_pipeline(FeatureUnion(parts), LinearSVC(C=self.C, max_iter=5000, random_state=self.random_state))
 
     @fit_context
-    @parameter_docs
+    @parameter_docs(y="labels")
     def fit(self, X, y):
-        """Fit the features and the SVM.
-
-        Parameters
-        ----------
-        y : array-like of shape (n_samples,)
-            Labels (str or int).
-
-        Returns
-        -------
-        self : SentimentClassifier
-        """
-        self._validate_params()
+        """Fit the features and the SVM."""
         texts = check_texts(X)
         y, _ = check_classification_targets(y, len(texts), multilabel=False)
         self.estimator_ = self._make_estimator().fit(texts, y)

@@ -127,20 +127,9 @@ class IntensityRegressor(RegressorMixin, BaseTextEstimator):
         return make_pipeline(FeatureUnion(parts), Ridge(alpha=self.alpha))
 
     @fit_context
-    @parameter_docs
+    @parameter_docs(y="intensities")
     def fit(self, X, y):
-        """Fit the features and the ridge head, and the ``transformer`` if there is one.
-
-        Parameters
-        ----------
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Intensities, usually in [0, 1].
-
-        Returns
-        -------
-        self : IntensityRegressor
-        """
-        self._validate_params()
+        """Fit the features and the ridge head, and the ``transformer`` if there is one."""
         texts = check_texts(X)
         Y, self._y_1d = check_regression_targets(y, len(texts))
         self.n_outputs_ = Y.shape[1]
@@ -262,14 +251,9 @@ class IntensityClassifier(_ThresholdClassifier):
         ----------
         y : array-like of shape (n_samples,)
             Levels.
-
-        Returns
-        -------
-        self : IntensityClassifier
         """
         from sklearn.model_selection import KFold, cross_val_predict
 
-        self._validate_params()
         texts = check_texts(X)
         y, _ = check_classification_targets(y, len(texts), multilabel=False)
         seen = np.unique(y)

@@ -182,20 +182,9 @@ class LexiconSentiment(_ThresholdClassifier):
         return np.array([_scores(analyzer, t)[3] for t in texts])
 
     @fit_context
-    @parameter_docs
+    @parameter_docs(y="labels")
     def fit(self, X, y):
-        """Learn the decision thresholds on the compound score.
-
-        Parameters
-        ----------
-        y : array-like of shape (n_samples,)
-            Labels (str or int).
-
-        Returns
-        -------
-        self : LexiconSentiment
-        """
-        self._validate_params()
+        """Learn the decision thresholds on the compound score."""
         texts = check_texts(X)
         y, _ = check_classification_targets(y, len(texts), multilabel=False)
         self.estimator_, self.thresholds_ = _fit_thresholds(
@@ -270,13 +259,7 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
     @fit_context
     @parameter_docs(X="Texts (validated only).")
     def fit(self, X, y=None):
-        """Check the lexicon is available; nothing is learned.
-
-        Returns
-        -------
-        self : LexiconFeatures
-        """
-        self._validate_params()
+        """Check the lexicon is available; nothing is learned."""
         check_texts(X)
         _analyzer()
         keep, nrc = self._columns()

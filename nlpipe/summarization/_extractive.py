@@ -312,12 +312,7 @@ class ExtractiveSummarizer(_SentenceSelector):
         ----------
         y : None
             Ignored (references are not needed).
-
-        Returns
-        -------
-        self : ExtractiveSummarizer
         """
-        self._validate_params()
         texts = check_texts(X)
         self._fit_idf(_content_sentences(texts, self.spacy_model))
         self.n_documents_ = len(texts)
@@ -492,24 +487,13 @@ class SupervisedExtractiveSummarizer(_SentenceSelector):
         return features, W
 
     @fit_context
-    @parameter_docs(X="Documents.")
+    @parameter_docs(X="Documents.", y="summaries")
     def fit(self, X, y):
-        """Label sentences with the ROUGE oracle and train the sentence classifier.
-
-        Parameters
-        ----------
-        y : list of str
-            One reference summary per document.
-
-        Returns
-        -------
-        self : SupervisedExtractiveSummarizer
-        """
+        """Label sentences with the ROUGE oracle and train the sentence classifier."""
         from sklearn.base import clone
 
         from ..metrics import rouge_tokens
 
-        self._validate_params()
         texts = check_texts(X)
         refs = check_references(y, len(texts))
         docs = _content_sentences(texts, self.spacy_model)

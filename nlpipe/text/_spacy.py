@@ -184,13 +184,7 @@ class SpacyTokenizer(TransformerMixin, BaseTextEstimator):
     @fit_context
     @parameter_docs(X="Texts (validated only).")
     def fit(self, X, y=None):
-        """Load the spaCy pipeline; the texts are only validated.
-
-        Returns
-        -------
-        self : SpacyTokenizer
-        """
-        self._validate_params()
+        """Load the spaCy pipeline; the texts are only validated."""
         check_texts(X)
         self.nlp_ = load_spacy(self.spacy_model)
         self.lemmatizes_ = bool(self.lemmatize and "lemmatizer" in self.nlp_.pipe_names)

@@ -144,7 +144,6 @@ class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
         texts = check_texts(X)
         y, kind = check_classification_targets(y, len(texts))
         fit_params = {}
