@@ -9,6 +9,7 @@ _STANDARD = {
     "X": "list of str",
     "y": "None\n    Ignored.",
     "sample_weight": "None\n    Not supported; must be None.",
+    "input_features": "None\n    Ignored.",
 }
 # ``y`` of the estimators that learn from it, by kind (``@parameter_docs(y="labels")``).
 _TARGETS = {
@@ -16,8 +17,13 @@ _TARGETS = {
     "intensities": "array-like of shape (n_samples,) or (n_samples, n_outputs)\n    Intensities, usually in [0, 1].",
     "summaries": "list of str\n    One reference summary per document.",
 }
-# ``fit`` returns the estimator, in every estimator (scikit-learn's wording).
-_FIT_RETURNS = "Returns\n-------\nself : object\n    The fitted estimator."
+# What these methods return, when their docstring does not say more (scikit-learn's wording for fit).
+_RETURNS = {
+    "fit": "self : object\n    The fitted estimator.",
+    "predict_proba": "proba : ndarray of shape (n_samples, n_classes)\n    Class probabilities; columns follow ``classes_``.",
+    "predict_log_proba": "log_proba : ndarray of shape (n_samples, n_classes)\n    Log of ``predict_proba``.",
+    "get_feature_names_out": "names : ndarray of str\n    One name per output column.",
+}
 _HEADER = re.compile(r"^(\S[^\n]*)\n-{3,}$", re.MULTILINE)
 
 
@@ -26,7 +32,7 @@ def _standard_entry(name, param, X, X_type, y):
         return f"X : {X_type}\n    {X}"
     if name == "y" and y is not None:
         return f"y : {_TARGETS[y]}"
-    if name in ("y", "sample_weight") and param.default is None:
+    if name in ("y", "sample_weight", "input_features") and param.default is None:
         return f"{name} : {_STANDARD[name]}"
     return None
 
@@ -40,8 +46,10 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None)
     (``y="labels"``). Those entries are written here once: the decorator adds each
     such parameter of the signature that the docstring does not document itself
     (``X`` first, the others last), creating the Parameters section where the
-    docstring has none. A ``fit`` without a Returns section gets scikit-learn's
-    ``self : object``. ``help``, numpydoc and the API pages see the result.
+    docstring has none. ``fit``, ``predict_proba``, ``predict_log_proba`` and
+    ``get_feature_names_out`` return the same thing in every estimator: without a
+    Returns section of their own they get the standard one (``fit``: scikit-learn's
+    ``self : object``). ``help``, numpydoc and the API pages see the result.
 
     Parameters
     ----------
@@ -121,6 +129,6 @@ def _complete(func, X, X_type, y):
         (first if name == "X" else last).append(entry)
     entries = "\n".join([*first, own, *last] if own else [*first, *last])
     body = f"{head}\n\nParameters\n----------\n{entries}"
-    if func.__name__ == "fit" and not any(title == "Returns" for _, _, title in headers):
-        body = f"{body}\n\n{_FIT_RETURNS}"
+    if func.__name__ in _RETURNS and not any(title == "Returns" for _, _, title in headers):
+        body = f"{body}\n\nReturns\n-------\n{_RETURNS[func.__name__]}"
     return (f"{body}\n\n{tail}" if tail else body).rstrip("\n")

@@ -18,7 +18,30 @@ from ..finetune import import_neural
 from ._head import _HeadData, _head_params, _PooledHeadEstimator
 
 
+_LABELS_DOC = """\
+    classes_ : ndarray
+        Class labels (multilabel: label names, or column indices for an indicator ``y``).
+    %FITTED%
+    %TRAINED%
+    multilabel_ : bool
+        Whether ``y`` was multilabel.
+    label_binarizer_ : MultiLabelBinarizer or None
+        Maps label lists to columns, when ``y`` was given as label lists.
+"""
+
+
+def _label_docs(classifier_class):
+    """Put the classifiers' label attributes where the docstring says ``%LABELS%``.
+
+    Applied before ``shared_parameters``, which then fills the ``%FITTED%`` and
+    ``%TRAINED%`` markers that this text brings.
+    """
+    classifier_class.__doc__ = classifier_class.__doc__.replace("    %LABELS%\n", _LABELS_DOC)
+    return classifier_class
+
+
 @_head_params
+@_label_docs
 class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
     """Fine-tune a pretrained transformer for binary, multiclass or multilabel text classification.
 
@@ -43,14 +66,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray
-        Class labels (multilabel: label names, or column indices for an indicator ``y``).
-    %FITTED%
-    %TRAINED%
-    multilabel_ : bool
-        Whether ``y`` was multilabel.
-    label_binarizer_ : MultiLabelBinarizer or None
-        Maps label lists to columns, when ``y`` was given as label lists.
+    %LABELS%
     pooling_ : {"cls", "mean"}
         The pooling in use.
     history_ : list of dict
@@ -183,13 +199,7 @@ class TransformerClassifier(ClassifierMixin, _PooledHeadEstimator):
 
     @parameter_docs
     def predict_proba(self, X):
-        """Class probabilities (softmax; independent sigmoids for multilabel).
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
+        """Class probabilities (softmax; independent sigmoids for multilabel)."""
         return self._proba(self._outputs(X))
 
     def _proba(self, logits):

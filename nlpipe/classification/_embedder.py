@@ -118,18 +118,9 @@ class TransformerEmbedder(TransformerMixin, TransformerEstimator):
             E /= np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
         return E
 
+    @parameter_docs
     def get_feature_names_out(self, input_features=None):
-        """Names of the embedding dimensions.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        names : ndarray of str
-        """
+        """Names of the embedding dimensions (``embedding0``, ``embedding1``, ...)."""
         check_is_fitted(self, "n_features_out_")
         return np.asarray([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
 

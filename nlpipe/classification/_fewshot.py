@@ -6,10 +6,11 @@ import numpy as np
 
 from ..base import Interval, store_params
 from ..finetune import FineTunedEstimator, TrainingExamples, draw_seed, import_neural, shared_parameters
-from ._classifier import TransformerClassifier
+from ._classifier import TransformerClassifier, _label_docs
 
 
 @shared_parameters
+@_label_docs
 class FewShotClassifier(TransformerClassifier):
     """Text classification from a few labelled examples per class (SetFit's method).
 
@@ -59,14 +60,7 @@ class FewShotClassifier(TransformerClassifier):
 
     Attributes
     ----------
-    classes_ : ndarray
-        Class labels (multilabel: label names, or column indices for an indicator ``y``).
-    %FITTED%
-    %TRAINED%
-    multilabel_ : bool
-        Whether ``y`` was multilabel.
-    label_binarizer_ : MultiLabelBinarizer or None
-        Maps label lists to columns, when ``y`` was given as label lists.
+    %LABELS%
     pooling_ : {"mean"}
         The pooling the head reads.
     history_ : list of dict

@@ -223,12 +223,7 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
     @_delegate("predict_proba")
     @parameter_docs
     def predict_proba(self, X):
-        """Class probabilities of the student.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
+        """Class probabilities of the student."""
         check_is_fitted(self, "student_")
         return self.student_.predict_proba(X)
 

@@ -126,7 +126,7 @@ _TRAINED_DOC = """\
         "auto" resolved to.
 """
 
-_TEXT2TEXT_ATTRIBUTES = _FITTED_DOC + _TRAINED_DOC + """\
+_TEXT2TEXT_ATTRIBUTES = "\n    Attributes\n    ----------\n" + _FITTED_DOC + _TRAINED_DOC + """\
     architecture_ : {{"seq2seq", "causal", "encoder-decoder"}}
         The kind of model used.
     prompt_ : str
@@ -148,8 +148,8 @@ def shared_parameters(estimator_class):
     ``%MODEL%`` (``architecture``, ``model_kwargs``), ``%GENERATION%``
     (``chat_template`` to ``target_max_length``), ``%FITTED%`` (``model_``,
     ``tokenizer_``, ``device_``, ``max_length_``), ``%TRAINED%`` (``learning_rate_``)
-    or ``%ATTRIBUTES%`` (those and
-    the text-to-text attributes), with the class's own defaults.
+    or ``%ATTRIBUTES%`` (the Attributes
+    section: its header, those and the text-to-text attributes), with the class's own defaults.
 
     Parameters
     ----------

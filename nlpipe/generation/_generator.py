@@ -35,9 +35,6 @@ class TextGenerator(TextToTextEstimator):
         wrap it in their chat template (see ``chat_template``).
     %GENERATION%
     %TRAINING%
-
-    Attributes
-    ----------
     %ATTRIBUTES%
 
     See Also

@@ -39,9 +39,6 @@ class Translator(TextToTextEstimator):
         instruction for decoder-only models.
     %GENERATION%
     %TRAINING%
-
-    Attributes
-    ----------
     %ATTRIBUTES%
     language_codes_ : bool
         Whether the languages are the tokenizer's codes (else they are only in the prompt).

@@ -25,9 +25,6 @@ class GenerativeQuestionAnswerer(_QuestionAnsweringMixin, TextToTextEstimator):
         instruction for chat models.
     %GENERATION%
     %TRAINING%
-
-    Attributes
-    ----------
     %ATTRIBUTES%
 
     See Also

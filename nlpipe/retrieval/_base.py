@@ -5,13 +5,36 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTextEstimator, Interval, check_texts, fit_context, parameter_docs
+from ..base import BaseTextEstimator, Interval, check_texts, fit_context, inherit_params, parameter_docs
 from ._corpus import check_count, check_documents, join_ids, pack_frame, pack_ids, unpack_frame, unpack_ids
 
 # The ``X`` of fit/add (documents) and of the query methods.
 _documents_docs = parameter_docs(X_type="list of str or DataFrame",
                                  X="Documents: texts, or a DataFrame with the text column and metadata.")
 _queries_docs = parameter_docs(X="Queries.")
+
+# The corpus parameters and the index attributes every retriever has, for its class docstring.
+_CORPUS_DOC = """\
+    text_column : str, default="text"
+        The text column of a DataFrame corpus.
+    id_column : str or None, default="id"
+        The id column of a DataFrame corpus, when it has one.
+    verbose : int, default=1
+        Progress bars when > 0.
+"""
+_INDEX_DOC = """\
+    ids_ : ndarray of shape (n_documents,)
+        The document ids (int64, or object for str ids).
+    documents_ : pandas.DataFrame
+        The texts (``text_column``) and metadata, one row per document.
+    n_documents_ : int
+        Documents in the index.
+"""
+
+
+def retriever_docs(retriever_class):
+    """Put the shared entries where a retriever's docstring says ``%CORPUS%`` and ``%INDEX%``."""
+    return inherit_params(retriever_class, docs={"    %CORPUS%\n": _CORPUS_DOC, "    %INDEX%\n": _INDEX_DOC})
 
 
 def top_k(scores, k):

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import sparse
 
 from ..base import Interval, check_load_size, import_optional, store_params
-from ._base import BaseRetriever, top_k
+from ._base import BaseRetriever, retriever_docs, top_k
 from ._corpus import check_count, pack_strings, unpack_strings
 
 
@@ -19,6 +19,7 @@ def _bm25s_tokenizer(stop_words):
                          f"('english', 'german', 'french', ...): {exc}") from None
 
 
+@retriever_docs
 class BM25Retriever(BaseRetriever):
     """Sparse retrieval with BM25 (the Lucene variant), as an estimator.
 
@@ -42,21 +43,11 @@ class BM25Retriever(BaseRetriever):
     stop_words : str, list of str or None, default="english"
         Words left out: a bm25s stop-word list by name ("english", "german",
         "french", ...), your own list, or None.
-    text_column : str, default="text"
-        The text column of a DataFrame corpus.
-    id_column : str or None, default="id"
-        The id column of a DataFrame corpus, when it has one.
-    verbose : int, default=1
-        Progress bars when > 0.
+    %CORPUS%
 
     Attributes
     ----------
-    ids_ : ndarray of shape (n_documents,)
-        The document ids (int64, or object for str ids).
-    documents_ : pandas.DataFrame
-        The texts (``text_column``) and metadata, one row per document.
-    n_documents_ : int
-        Documents in the index.
+    %INDEX%
     vocabulary_ : dict of str to int
         Term -> column of ``term_counts_``.
     term_counts_ : scipy.sparse.csr_matrix of shape (n_documents, n_terms)

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..base import HasMethods, Interval, Options, check_load_size, import_optional, store_params
-from ._base import BaseRetriever, top_k
+from ._base import BaseRetriever, retriever_docs, top_k
 from ._corpus import check_count
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def _transform(encoder, texts):
     return np.asarray(encoder.transform(texts), dtype=np.float32)
 
 
+@retriever_docs
 class DenseRetriever(BaseRetriever):
     """Dense retrieval: the documents nearest a query in an encoder's embedding space.
 
@@ -61,21 +62,11 @@ class DenseRetriever(BaseRetriever):
         The search: exact, FAISS HNSW, or "auto" (HNSW from 100,000 documents).
     ef_search : int, default=128
         HNSW: candidates kept while searching (more is slower and misses less).
-    text_column : str, default="text"
-        The text column of a DataFrame corpus.
-    id_column : str or None, default="id"
-        The id column of a DataFrame corpus, when it has one.
-    verbose : int, default=1
-        Progress bars when > 0.
+    %CORPUS%
 
     Attributes
     ----------
-    ids_ : ndarray of shape (n_documents,)
-        The document ids.
-    documents_ : pandas.DataFrame
-        The texts and metadata, one row per document.
-    n_documents_ : int
-        Documents in the index.
+    %INDEX%
     encoder_ : estimator
         The fitted encoder.
     n_features_ : int

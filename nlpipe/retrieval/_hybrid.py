@@ -6,11 +6,12 @@ import numpy as np
 from sklearn.base import clone
 
 from ..base import HasMethods, Interval, Options, store_params
-from ._base import BaseRetriever
+from ._base import BaseRetriever, retriever_docs
 
 _RRF_K = 60  # reciprocal-rank constant of Cormack et al. (2009); damps the weight of the very first ranks
 
 
+@retriever_docs
 class HybridRetriever(BaseRetriever):
     """Sparse and dense retrieval fused into one ranking.
 
@@ -37,21 +38,11 @@ class HybridRetriever(BaseRetriever):
         Documents each retriever ranks before fusion.
     k : int, default=10
         Documents returned per query by ``predict``.
-    text_column : str, default="text"
-        The text column of a DataFrame corpus.
-    id_column : str or None, default="id"
-        The id column of a DataFrame corpus, when it has one.
-    verbose : int, default=1
-        Progress bars when > 0.
+    %CORPUS%
 
     Attributes
     ----------
-    ids_ : ndarray of shape (n_documents,)
-        The document ids.
-    documents_ : pandas.DataFrame
-        The texts and metadata, one row per document.
-    n_documents_ : int
-        Documents in the index.
+    %INDEX%
     sparse_ : estimator
         The fitted sparse retriever.
     dense_ : estimator

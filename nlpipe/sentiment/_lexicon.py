@@ -306,18 +306,9 @@ class LexiconFeatures(TransformerMixin, BaseTextEstimator):
         out = out[:, keep]
         return np.hstack([out, counts]) if nrc else out
 
+    @parameter_docs
     def get_feature_names_out(self, input_features=None):
-        """Names of the feature columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        names : ndarray of str
-        """
+        """Names of the feature columns (the lexicon scores and cues kept, then the NRC emotions)."""
         keep, nrc = self._columns()
         names = [self._NAMES[j] for j in keep] + ([f"nrc_{e}" for e in _EMOTIONS] if nrc else [])
         return np.asarray(names, dtype=object)

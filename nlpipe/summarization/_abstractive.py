@@ -45,9 +45,6 @@ class AbstractiveSummarizer(SummarizerMixin, TextToTextEstimator):
         decoder-only models without a chat template.
     %GENERATION%
     %TRAINING%
-
-    Attributes
-    ----------
     %ATTRIBUTES%
 
     See Also

@@ -158,8 +158,19 @@ def _content_sentences(texts, spacy_model):
             for doc in iter_sentences(texts, spacy_model)]
 
 
+# The Attributes section's start: what every selector learns in ``fit``.
+_IDF_DOC = """
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        The words of the training sentences (stop words left out) and their columns.
+    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
+        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
+"""
+
+
 def _selection_params(cls):
-    return inherit_params(cls, docs={"    %SELECTION%\n": _SELECTION_DOC})
+    return inherit_params(cls, docs={"    %SELECTION%\n": _SELECTION_DOC, "    %IDF%\n": _IDF_DOC})
 
 
 class _SentenceSelector(SummarizerMixin, BaseTextEstimator):
@@ -271,13 +282,7 @@ class ExtractiveSummarizer(_SentenceSelector):
         Tarau, 2004); "lexrank": PageRank on the graph of pairs whose cosine
         exceeds ``threshold`` (Erkan and Radev, 2004).
     %SELECTION%
-
-    Attributes
-    ----------
-    vocabulary_ : dict of str to int
-        The words of the training sentences (stop words left out) and their columns.
-    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
-        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
+    %IDF%
     n_documents_ : int
         Documents seen in ``fit``.
 
@@ -420,13 +425,7 @@ class SupervisedExtractiveSummarizer(_SentenceSelector):
     oracle_sentences : int, default=3
         At most this many sentences labelled positive per document.
     %SELECTION%
-
-    Attributes
-    ----------
-    vocabulary_ : dict of str to int
-        The words of the training sentences (stop words left out) and their columns.
-    tfidf_ : sklearn.feature_extraction.text.TfidfTransformer
-        Sublinear TF-IDF weighting with the IDF statistics (``idf_``) of the training sentences.
+    %IDF%
     estimator_ : classifier
         The fitted sentence classifier.
     n_documents_ : int

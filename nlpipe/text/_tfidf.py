@@ -413,12 +413,7 @@ class TfidfSVMClassifier(_TfidfClassifier):
     @available_if(lambda self: self.probability)
     @parameter_docs
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
+        """Log of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -485,23 +480,12 @@ class TfidfNBClassifier(_TfidfClassifier):
 
     @parameter_docs
     def predict_proba(self, X):
-        """Class probabilities.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
+        """Class probabilities of the Naive Bayes model."""
         Xt = self._features(X)
         return self.estimator_.predict_proba(Xt)
 
     @parameter_docs
     def predict_log_proba(self, X):
-        """Log class probabilities.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
+        """Log class probabilities of the Naive Bayes model."""
         Xt = self._features(X)
         return self.estimator_.predict_log_proba(Xt)
