@@ -58,18 +58,9 @@ from ._generation import (
     resolve_architecture,
     target_ids,
 )
-from ._loop import (
-    IGNORE_INDEX,
-    TrainingConfig,
-    collate,
-    collate_labels,
-    encode,
-    encode_windows,
-    is_sharded,
-    run_inference,
-    train,
-    unshard,
-)
+from ._batches import IGNORE_INDEX, collate, collate_labels, encode, encode_windows, run_inference
+from ._distributed import is_sharded, unshard
+from ._loop import TrainingConfig, train
 from ._lora import adapter_bytes, add_lora, backbone_sha256, lora_settings, merge_adapter, merge_lora
 from ._losses import SoftTargets, pair_similarity_loss
 from ._rates import auto_learning_rate

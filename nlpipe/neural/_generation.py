@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ._backbone import _load_error, tokenize
-from ._loop import IGNORE_INDEX, _autocast, collate
+from ._batches import IGNORE_INDEX, _autocast, collate
 
 logger = logging.getLogger(__name__)
 

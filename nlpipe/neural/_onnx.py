@@ -5,7 +5,7 @@ import warnings
 
 import torch
 
-from ._loop import collate, encode
+from ._batches import collate, encode
 
 logger = logging.getLogger(__name__)
 

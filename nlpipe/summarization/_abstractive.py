@@ -101,7 +101,7 @@ class AbstractiveSummarizer(SummarizerMixin, TextToTextEstimator):
 
     @parameter_docs(X="Documents.")
     def predict(self, X):
-        """Summarize each document.
+        """Write a summary of each document.
 
         Returns
         -------

@@ -8,14 +8,29 @@ import tempfile
 from ._data import TINY_CORPUS, make_summarization
 
 
+def _folder(path, prefix):
+    """``path``, or a new temporary folder removed at exit."""
+    if path is None:
+        path = tempfile.mkdtemp(prefix=prefix)
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def _save_new(model_class, config, tokenizer, path, seed):
+    """A model of ``config`` with weights drawn from ``seed`` (the global RNG untouched), saved with its tokenizer."""
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = model_class(config)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
 @functools.lru_cache(maxsize=None)
-def _cached_backbone(hidden_size, num_hidden_layers, max_position_embeddings, seed):
-    path = tempfile.mkdtemp(prefix="nlpipe-tiny-bert-")
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return make_tiny_backbone(
-        path, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
-        max_position_embeddings=max_position_embeddings, seed=seed,
-    )
+def _cached_backbone(**params):
+    return make_tiny_backbone(_folder(None, "nlpipe-tiny-bert-"), **params)
 
 
 def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_layers=2,
@@ -68,13 +83,11 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
     True
     """
     if path is None and corpus is None and vocab_size == 400:
-        return _cached_backbone(hidden_size, num_hidden_layers, max_position_embeddings, seed)
-    import torch
+        return _cached_backbone(hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+                                max_position_embeddings=max_position_embeddings, seed=seed)
     from transformers import BertConfig, BertModel, BertTokenizer
 
-    if path is None:
-        path = tempfile.mkdtemp(prefix="nlpipe-tiny-bert-")
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    path = _folder(path, "nlpipe-tiny-bert-")
     texts = list(corpus) if corpus is not None else [t for group in TINY_CORPUS.values() for t in group]
     tokenizer = BertTokenizer(vocab=_word_vocabulary(texts, vocab_size))
     config = BertConfig(
@@ -90,12 +103,7 @@ def make_tiny_backbone(path=None, *, corpus=None, hidden_size=32, num_hidden_lay
         attention_probs_dropout_prob=0.0,
         initializer_range=0.2,
     )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = BertModel(config)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return _save_new(BertModel, config, tokenizer, path, seed)
 
 
 def _word_vocabulary(texts, size):
@@ -130,13 +138,8 @@ _CHATML = (
 
 
 @functools.lru_cache(maxsize=None)
-def _cached_causal_lm(hidden_size, num_hidden_layers, max_position_embeddings, chat_template, seed):
-    path = tempfile.mkdtemp(prefix="nlpipe-tiny-llama-")
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return make_tiny_causal_lm(
-        path, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
-        max_position_embeddings=max_position_embeddings, chat_template=chat_template, seed=seed,
-    )
+def _cached_causal_lm(**params):
+    return make_tiny_causal_lm(_folder(None, "nlpipe-tiny-llama-"), **params)
 
 
 def make_tiny_causal_lm(path=None, *, corpus=None, hidden_size=32, num_hidden_layers=2,
@@ -172,7 +175,7 @@ def make_tiny_causal_lm(path=None, *, corpus=None, hidden_size=32, num_hidden_la
     Returns
     -------
     path : str
-        The folder, ready for ``model=path``.
+        The folder, ready for ``model=path`` of a text-to-text estimator.
 
     Examples
     --------
@@ -190,14 +193,13 @@ def make_tiny_causal_lm(path=None, *, corpus=None, hidden_size=32, num_hidden_la
     2
     """
     if path is None and corpus is None and vocab_size == 500:
-        return _cached_causal_lm(hidden_size, num_hidden_layers, max_position_embeddings, chat_template, seed)
-    import torch
+        return _cached_causal_lm(hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+                                 max_position_embeddings=max_position_embeddings, chat_template=chat_template,
+                                 seed=seed)
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    if path is None:
-        path = tempfile.mkdtemp(prefix="nlpipe-tiny-llama-")
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    path = _folder(path, "nlpipe-tiny-llama-")
     if corpus is None:
         corpus = make_summarization(3)[0] + [t for group in TINY_CORPUS.values() for t in group]
     special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -229,9 +231,4 @@ def make_tiny_causal_lm(path=None, *, corpus=None, hidden_size=32, num_hidden_la
         tie_word_embeddings=True,
         initializer_range=0.2,
     )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return _save_new(LlamaForCausalLM, config, tokenizer, path, seed)

@@ -68,8 +68,19 @@ _TFIDF_DOC = """\
 """
 
 
+# Fitted attributes every TF-IDF classifier has, besides its vectorizer and classifier.
+_COMMON_ATTRIBUTES_DOC = """\
+    tokenizer_ : SpacyTokenizer or None
+        The fitted tokenizer when ``tokenizer`` is a transformer.
+    multilabel_ : bool
+        Whether ``y`` was multilabel.
+    label_binarizer_ : MultiLabelBinarizer or None
+        Maps label lists to columns, when ``y`` was given as label lists.
+"""
+
+
 def _tfidf_params(cls):
-    return inherit_params(cls, docs={"    %TFIDF%\n": _TFIDF_DOC})
+    return inherit_params(cls, docs={"    %TFIDF%\n": _TFIDF_DOC, "    %COMMON%\n": _COMMON_ATTRIBUTES_DOC})
 
 
 class _TfidfClassifier(ClassifierMixin, BaseTextEstimator):
@@ -302,12 +313,7 @@ class TfidfSVMClassifier(_TfidfClassifier):
         The fitted vectorizer (``vocabulary_``, ``idf_``).
     estimator_ : LinearSVC or OneVsRestClassifier
         The fitted classifier.
-    tokenizer_ : SpacyTokenizer or None
-        The fitted tokenizer when ``tokenizer`` is a transformer.
-    multilabel_ : bool
-        Whether ``y`` was multilabel.
-    label_binarizer_ : MultiLabelBinarizer or None
-        Maps label lists to columns, when ``y`` was given as label lists.
+    %COMMON%
     proba_scale_ : float
         The fitted temperature (only with ``probability=True``).
 
@@ -441,12 +447,7 @@ class TfidfNBClassifier(_TfidfClassifier):
         The fitted vectorizer.
     estimator_ : ComplementNB, MultinomialNB or OneVsRestClassifier
         The fitted classifier.
-    tokenizer_ : SpacyTokenizer or None
-        The fitted tokenizer when ``tokenizer`` is a transformer.
-    multilabel_ : bool
-        Whether ``y`` was multilabel.
-    label_binarizer_ : MultiLabelBinarizer or None
-        Maps label lists to columns, when ``y`` was given as label lists.
+    %COMMON%
 
     See Also
     --------
