@@ -12,9 +12,11 @@
   Python expressions (shown as ``str or path - like``, or cut to ``"auto"``); each documented
   parameter, attribute and return value gets its type text from the docstring again, and its default
   from the signature.
-* Method docstrings completed at import time: ``nlpipe.base.parameter_docs`` adds the standard
-  ``X``/``y``/``sample_weight`` entries, and an override without a docstring inherits its parent's
-  (as ``help`` shows it). For those methods the docstring is taken from the imported class.
+* Function and method docstrings completed at import time: ``nlpipe.base.parameter_docs`` adds the
+  standard ``X``/``y``/``sample_weight`` entries (and a family's shared ones, such as the ranking
+  metrics' ``y_true``/``y_pred``/``k``), and an override without a docstring inherits its parent's
+  (as ``help`` shows it). For decorated functions and methods the docstring is taken from the
+  imported object.
 * ``self.x = x`` in ``__init__`` makes griffe list every parameter again as an attribute; those are
   dropped (the Parameters table documents them), and so are dunder members (``__getstate__``,
   ``__sklearn_tags__``), which ``filters: public`` would show.
@@ -64,7 +66,7 @@ class NlpipeDocstrings(griffe.Extension):
             if obj.is_class:
                 self._drop_parameter_attributes(obj)
         for obj in self._walk(pkg, set()):
-            if obj.is_function and obj.parent is not None and obj.parent.is_class and not obj.name.startswith("_"):
+            if obj.is_function and obj.parent is not None and not obj.name.startswith("_"):
                 self._runtime_method_doc(obj)
         for obj in self._walk(pkg, set()):
             if obj.docstring is None:
@@ -80,8 +82,12 @@ class NlpipeDocstrings(griffe.Extension):
 
     @staticmethod
     def _runtime_method_doc(func):
-        """The docstring ``help`` shows for a method that ``parameter_docs`` completes or that inherits one."""
-        decorated = any("parameter_docs" in str(d.value) for d in func.decorators)
+        """The docstring ``help`` shows for a function or method that a decorator completes, or that inherits one.
+
+        Any decorator may be ``parameter_docs`` under another name (``_ranking_docs``, ``_documents_docs``);
+        the others (``fit_context``, ``available_if``) keep the docstring, so the runtime one is the source's.
+        """
+        decorated = bool(func.decorators)
         if func.docstring is not None and not decorated:
             return
         try:

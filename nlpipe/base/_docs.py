@@ -27,7 +27,9 @@ _RETURNS = {
 _HEADER = re.compile(r"^(\S[^\n]*)\n-{3,}$", re.MULTILINE)
 
 
-def _standard_entry(name, param, X, X_type, y):
+def _standard_entry(name, param, X, X_type, y, entries):
+    if name in entries:
+        return f"{name} : {entries[name]}"
     if name == "X":
         return f"X : {X_type}\n    {X}"
     if name == "y" and y is not None:
@@ -37,7 +39,7 @@ def _standard_entry(name, param, X, X_type, y):
     return None
 
 
-def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None):
+def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None, entries=None, returns=None):
     """Complete a method's Parameters section with nlpipe's standard descriptions.
 
     ``predict(self, X)`` in every estimator takes ``X : list of str``; a ``y=None`` that a
@@ -62,6 +64,14 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None)
     y : {"labels", "intensities", "summaries"} or None, default=None
         The kind of target a ``y`` without a default is; None: ``y`` is documented
         by the method, or is a ``y=None`` that is ignored.
+    entries : dict of str to str or None, default=None
+        More standard entries, ``{name: "type\\n    description"}``, for a family
+        of functions that share parameters (the ranking metrics' ``y_true``,
+        ``y_pred`` and ``k``). A function works as well as a method: the first
+        parameter is skipped only when it is ``self``.
+    returns : str or None, default=None
+        The Returns entry (``"type\\n    description"`` after its name) when the
+        docstring has no Returns section.
 
     Returns
     -------
@@ -101,15 +111,17 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None)
         raise ValueError(f"parameter_docs: y must be one of {sorted(_TARGETS)} or None, got {y!r}")
 
     def decorate(func):
-        func.__doc__ = _complete(func, X, X_type, y)
+        func.__doc__ = _complete(func, X, X_type, y, entries or {}, returns)
         return func
 
     return decorate if method is None else decorate(method)
 
 
-def _complete(func, X, X_type, y):
+def _complete(func, X, X_type, y, entries, returns):
     doc = inspect.cleandoc(func.__doc__ or "")
-    params = list(inspect.signature(func).parameters.items())[1:]  # without self
+    params = list(inspect.signature(func).parameters.items())
+    if params and params[0][0] == "self":
+        params = params[1:]
     headers = [(m.start(), m.end(), m.group(1)) for m in _HEADER.finditer(doc)]
     section = next(((start, end) for start, end, title in headers if title == "Parameters"), None)
     if section is None:
@@ -119,16 +131,22 @@ def _complete(func, X, X_type, y):
         following = next((start for start, _, _ in headers if start > section[0]), len(doc))
         head, own, tail = doc[: section[0]].rstrip("\n"), doc[section[1] : following].strip("\n"), doc[following:]
     documented = set(re.findall(r"^(\w+) :", own, re.MULTILINE))
+    # Standard entries of the parameters before the first documented one go before the docstring's own
+    # entries, the others after them: signature order wherever the own entries are contiguous.
     first, last = [], []
     for name, param in params:
         if name in documented:
+            first, last = first + last, []
             continue
-        entry = _standard_entry(name, param, X, X_type, y)
+        entry = _standard_entry(name, param, X, X_type, y, entries)
         if entry is None:
             raise TypeError(f"{func.__qualname__}: parameter {name!r} is not documented and has no standard description")
-        (first if name == "X" else last).append(entry)
-    entries = "\n".join([*first, own, *last] if own else [*first, *last])
-    body = f"{head}\n\nParameters\n----------\n{entries}"
-    if func.__name__ in _RETURNS and not any(title == "Returns" for _, _, title in headers):
-        body = f"{body}\n\nReturns\n-------\n{_RETURNS[func.__name__]}"
+        last.append(entry)
+    if not documented:
+        first, last = last, []
+    lines = "\n".join([*first, own, *last] if own else [*first, *last])
+    body = f"{head}\n\nParameters\n----------\n{lines}"
+    returns = returns or _RETURNS.get(func.__name__)
+    if returns and not any(title == "Returns" for _, _, title in headers):
+        body = f"{body}\n\nReturns\n-------\n{returns}"
     return (f"{body}\n\n{tail}" if tail else body).rstrip("\n")

@@ -4,6 +4,15 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import make_scorer
 
+from ..base import parameter_docs
+
+
+# The parameters both correlations share, described once.
+_correlation_docs = parameter_docs(entries={
+    "y_true": "array-like of shape (n_samples,) or (n_samples, n_outputs)\n    True values.",
+    "y_pred": "array-like of the same shape\n    Predictions.",
+})
+
 
 def _columns(y_true, y_pred):
     y_true = np.asarray(y_true, dtype=np.float64)
@@ -28,15 +37,9 @@ def _mean_corr(corr, y_true, y_pred):
     return float(np.mean(values))
 
 
+@_correlation_docs
 def pearson_r(y_true, y_pred):
     """Pearson correlation, averaged over output columns (the EmoInt/SemEval metric).
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        True values.
-    y_pred : array-like of the same shape
-        Predictions.
 
     Returns
     -------
@@ -52,15 +55,9 @@ def pearson_r(y_true, y_pred):
     return _mean_corr(stats.pearsonr, y_true, y_pred)
 
 
+@_correlation_docs
 def spearman_r(y_true, y_pred):
     """Spearman rank correlation, averaged over output columns.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        True values.
-    y_pred : array-like of the same shape
-        Predictions.
 
     Returns
     -------

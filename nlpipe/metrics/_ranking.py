@@ -5,6 +5,16 @@ import numbers
 
 import numpy as np
 
+from ..base import parameter_docs
+
+# The parameters and the score every ranking metric shares, described once.
+_ranking_docs = parameter_docs(entries={
+    "y_true": "sequence\n    The relevant id of each query, or a list of them.",
+    "y_pred": "array-like of shape (n_queries, n_ranked)\n    Ranked ids, best first (a retriever's ``predict``).",
+    "k": "int, default=10\n    Ranks counted.",
+}, returns="score : float\n    In [0, 1].")
+
+
 def _relevant_sets(y_true, n):
     items = y_true.tolist() if hasattr(y_true, "tolist") else list(y_true)
     if len(items) != n:
@@ -36,22 +46,9 @@ def _ranked(y_true, y_pred, k):
     return hits, relevant
 
 
+@_ranking_docs
 def recall_at_k(y_true, y_pred, *, k=10):
     """Recall at ``k``: the share of each query's relevant ids found in its top ``k``, averaged over queries.
-
-    Parameters
-    ----------
-    y_true : sequence
-        The relevant id of each query, or a list of them.
-    y_pred : array-like of shape (n_queries, n_ranked)
-        Ranked ids, best first (a retriever's ``predict``).
-    k : int, default=10
-        Ranks counted.
-
-    Returns
-    -------
-    score : float
-        In [0, 1].
 
     Examples
     --------
@@ -68,22 +65,9 @@ def recall_at_k(y_true, y_pred, *, k=10):
     return float(np.mean([h.sum() / len(rel) for h, rel in zip(hits, relevant)]))
 
 
+@_ranking_docs
 def mrr_at_k(y_true, y_pred, *, k=10):
     """Mean reciprocal rank at ``k``: 1 / the rank of the first relevant id (0 when none is in the top ``k``).
-
-    Parameters
-    ----------
-    y_true : sequence
-        The relevant id of each query, or a list of them.
-    y_pred : array-like of shape (n_queries, n_ranked)
-        Ranked ids, best first.
-    k : int, default=10
-        Ranks counted.
-
-    Returns
-    -------
-    score : float
-        In [0, 1].
 
     Examples
     --------
@@ -96,17 +80,9 @@ def mrr_at_k(y_true, y_pred, *, k=10):
     return float(np.mean(1.0 / first))
 
 
+@_ranking_docs
 def ndcg_at_k(y_true, y_pred, *, k=10):
     """Normalized discounted cumulative gain at ``k``, binary relevance, averaged over queries.
-
-    Parameters
-    ----------
-    y_true : sequence
-        The relevant id of each query, or a list of them.
-    y_pred : array-like of shape (n_queries, n_ranked)
-        Ranked ids, best first.
-    k : int, default=10
-        Ranks counted.
 
     Returns
     -------

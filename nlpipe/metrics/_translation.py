@@ -2,8 +2,16 @@
 
 from sklearn.metrics import make_scorer
 
+from ..base import parameter_docs
 from ..exceptions import MissingExtraError
 from ._rouge import _check_text_pairs
+
+
+# The parameters and the score of both translation metrics, described once.
+_translation_docs = parameter_docs(entries={
+    "references": "sequence of str\n    One reference translation per sentence.",
+    "translations": "sequence of str\n    System translations, one per reference.",
+}, returns="score : float\n    In [0, 1].")
 
 
 def _sacrebleu():
@@ -16,15 +24,12 @@ def _sacrebleu():
     return sacrebleu
 
 
+@_translation_docs
 def bleu(references, translations, *, tokenize="13a"):
     """Corpus BLEU (sacrebleu's implementation and defaults), divided by 100.
 
     Parameters
     ----------
-    references : sequence of str
-        One reference translation per sentence.
-    translations : sequence of str
-        System translations.
     tokenize : str, default="13a"
         sacrebleu tokenizer: "13a" (WMT standard), "zh", "ja-mecab", "char", "intl"...
 
@@ -45,22 +50,14 @@ def bleu(references, translations, *, tokenize="13a"):
     return float(_sacrebleu().corpus_bleu(hyps, [refs], tokenize=tokenize).score) / 100
 
 
+@_translation_docs
 def chrf(references, translations, *, word_order=0):
     """Corpus chrF (character n-gram F-score; chrF++ with ``word_order=2``), divided by 100.
 
     Parameters
     ----------
-    references : sequence of str
-        One reference translation per sentence.
-    translations : sequence of str
-        System translations.
     word_order : int, default=0
         Word n-gram order added to the character n-grams (2 gives chrF++).
-
-    Returns
-    -------
-    score : float
-        In [0, 1].
 
     Examples
     --------
