@@ -176,6 +176,66 @@ def test_parameter_docs_keeps_own_entries_and_refuses_undocumented_ones():
             """Predict."""
 
 
+def test_parameter_docs_on_a_function_family_and_standard_returns():
+    from numpydoc.docscrape import NumpyDocString
+
+    from nlpipe.base import parameter_docs
+
+    family = parameter_docs(entries={"y_true": "sequence\n    Gold ids.", "k": "int, default=10\n    Ranks."},
+                            returns="score : float\n    In [0, 1].")
+
+    @family
+    def hits(y_true, y_pred, *, k=10):
+        """Hits at k.
+
+        Parameters
+        ----------
+        y_pred : array-like
+            Ranked ids.
+        """
+
+    doc = NumpyDocString(hits.__doc__)
+    # a function's first parameter is documented (only a method's ``self`` is skipped), in signature order
+    assert [p.name for p in doc["Parameters"]] == ["y_true", "y_pred", "k"]
+    assert [(r.name, r.type) for r in doc["Returns"]] == [("score", "float")]
+
+    @parameter_docs(y="labels")
+    def fit(self, X, y):
+        """Fit."""
+
+    doc = NumpyDocString(fit.__doc__)
+    assert [(p.name, " ".join(p.desc)) for p in doc["Parameters"]] == [("X", "Texts."), ("y", "Labels (str or int).")]
+    assert [(r.name, r.type) for r in doc["Returns"]] == [("self", "object")]  # scikit-learn's wording for fit
+    with pytest.raises(ValueError, match="y must be one of"):
+        parameter_docs(y="targets")
+
+
+def test_fit_context_checks_the_parameters_before_fit_runs():
+    import numbers
+
+    from nlpipe.base import fit_context
+    from nlpipe.exceptions import InvalidParameterError
+
+    class Counter(BaseTextEstimator):
+        _parameter_constraints = {"size": [Interval(numbers.Integral, 1, None)]}
+
+        def __init__(self, *, size=1):
+            store_params(self, locals())
+
+        @fit_context
+        def fit(self, X, y=None):
+            self.calls_ = getattr(self, "calls_", 0) + 1
+            return self
+
+    with pytest.raises(InvalidParameterError, match="'size' parameter of Counter"):
+        Counter(size=0).fit(["a"])
+    counter = Counter(size=0)
+    with pytest.raises(InvalidParameterError):
+        counter.fit(["a"])
+    assert not hasattr(counter, "calls_")  # fit's body never ran
+    assert Counter(size=2).fit(["a"]).calls_ == 1
+
+
 def test_store_params_stores_the_callers_parameters_as_given():
     class Parent(BaseTextEstimator):
         def __init__(self, *, size=10, tags=None, verbose=1):
