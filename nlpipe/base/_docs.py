@@ -46,9 +46,9 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None,
     transformer's ``fit`` ignores and a ``sample_weight=None`` that a ``score`` does not
     support mean the same everywhere too, and so does the ``y`` of a kind of target
     (``y="labels"``). Those entries are written here once: the decorator adds each
-    such parameter of the signature that the docstring does not document itself
-    (``X`` first, the others last), creating the Parameters section where the
-    docstring has none. ``fit``, ``predict_proba``, ``predict_log_proba`` and
+    such parameter of the signature that the docstring does not document itself,
+    in signature order around the docstring's own entries, creating the Parameters
+    section where the docstring has none. ``fit``, ``predict_proba``, ``predict_log_proba`` and
     ``get_feature_names_out`` return the same thing in every estimator: without a
     Returns section of their own they get the standard one (``fit``: scikit-learn's
     ``self : object``). ``help``, numpydoc and the API pages see the result.
@@ -70,7 +70,7 @@ def parameter_docs(method=None, /, *, X="Texts.", X_type=_STANDARD["X"], y=None,
         ``y_pred`` and ``k``). A function works as well as a method: the first
         parameter is skipped only when it is ``self``.
     returns : str or None, default=None
-        The Returns entry (``"type\\n    description"`` after its name) when the
+        The whole Returns entry (``"score : float\\n    In [0, 1]."``) when the
         docstring has no Returns section.
 
     Returns

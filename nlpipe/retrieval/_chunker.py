@@ -74,8 +74,7 @@ class PassageChunker(TransformerMixin, BaseTextEstimator):
                  id_column="id"):
         store_params(self, locals())
 
-    def _check(self):
-        self._validate_params()
+    def _check_overlap(self):
         if self.overlap >= self.size:
             raise ValueError(f"overlap={self.overlap} must be less than size={self.size}: passages would not advance.")
 
@@ -93,7 +92,7 @@ class PassageChunker(TransformerMixin, BaseTextEstimator):
         -------
         self : PassageChunker
         """
-        self._check()
+        self._check_overlap()  # the table's checks ran in fit_context
         texts, _, _ = check_documents(X, text_column=self.text_column, id_column=self.id_column)
         self.n_documents_ = len(texts)
         return self
@@ -113,7 +112,8 @@ class PassageChunker(TransformerMixin, BaseTextEstimator):
         import pandas as pd
 
         check_is_fitted(self, "n_documents_")
-        self._check()
+        self._validate_params()  # set_params may have changed them since fit
+        self._check_overlap()
         texts, ids, metadata = check_documents(X, text_column=self.text_column, id_column=self.id_column)
         spans = self._sentence_spans(texts) if self.unit == "sentences" else [None] * len(texts)
         rows, source = [], []
