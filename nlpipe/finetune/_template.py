@@ -169,6 +169,7 @@ class FineTunedEstimator(TransformerEstimator):
         "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "lora": [None, Interval(numbers.Integral, 1, None), dict],
         "lora_storage": [Options(["merged", "adapter"])],
+        "activation_checkpointing": ["boolean"],
         "strategy": [Options(["ddp", "fsdp", "fsdp-offload"])],
         "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [None, Interval(numbers.Integral, 1, None)],
@@ -190,6 +191,7 @@ class FineTunedEstimator(TransformerEstimator):
         max_grad_norm=1.0,
         lora=None,
         lora_storage="merged",
+        activation_checkpointing=False,
         validation_fraction=None,
         early_stopping_patience=None,
         checkpoint_dir=None,
@@ -308,6 +310,7 @@ class FineTunedEstimator(TransformerEstimator):
             resume=self.resume,
             seed=seed,
             strategy=self.strategy,
+            activation_checkpointing=self.activation_checkpointing,
         )
         self.history_ += neural.train(
             self.model_,
