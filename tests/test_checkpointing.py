@@ -112,3 +112,33 @@ def test_checkpointing_parameter_is_checked():
 
     with pytest.raises(ValueError, match="activation_checkpointing"):
         _fit(nlpipe.TransformerClassifier, make_tiny_backbone(), activation_checkpointing="yes").fit(X, y)
+
+
+def test_cpu_training_runs_without_onednn_and_restores_the_flag():
+    # oneDNN's per-shape primitive cache fragments the heap under dynamic padding (see nlpipe/neural/_loop.py).
+    from nlpipe.neural import TrainingConfig, load_backbone, load_tokenizer, quiet_transformers, train
+    from nlpipe.testing import make_tiny_backbone
+
+    tokenizer = load_tokenizer(make_tiny_backbone())
+    with quiet_transformers(0):
+        model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2)
+    seen = []
+
+    def loss(model, batch, target):
+        seen.append(torch.backends.mkldnn.enabled)
+        return torch.nn.functional.cross_entropy(model(**batch).logits, target)
+
+    ids = [tokenizer(text)["input_ids"] for text in X[:8]]
+    before = torch.backends.mkldnn.enabled
+    train(model, ids, torch.tensor([int(label == "pos") for label in y[:8]]), loss=loss,
+          config=TrainingConfig(epochs=1, batch_size=4), device=torch.device("cpu"), pad_id=tokenizer.pad_token_id)
+    assert seen == [False, False]
+    assert torch.backends.mkldnn.enabled == before
+
+    def failing(model, batch, target):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        train(model, ids, torch.zeros(8, dtype=torch.long), loss=failing, config=TrainingConfig(epochs=1),
+              device=torch.device("cpu"), pad_id=tokenizer.pad_token_id)
+    assert torch.backends.mkldnn.enabled == before

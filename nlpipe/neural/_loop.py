@@ -317,6 +317,12 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
     bar = tqdm(total=total_steps, initial=min(start_epoch * steps_per_epoch, total_steps), desc="fit", unit="step",
                disable=not verbose, leave=False)
     stop_checkpointing = _checkpoint_activations(model) if config.activation_checkpointing else None
+    # oneDNN keeps a primitive per input shape (here: GELU's, one per padded batch length) in a cache created
+    # mid-step, where its small blocks pin glibc's heap above each step's freed activations: RSS then creeps
+    # by 60-100 MiB over a MiniLM fit. On CPU in fp32, oneDNN runs only such element-wise ops here and ATen's
+    # kernels are as fast (benchmarks/peft.py), so training leaves it off. The flag is process-wide.
+    onednn = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = onednn and device.type != "cpu"
     try:
         for epoch in range(start_epoch, epochs):
             model.train()
@@ -387,6 +393,7 @@ def train(model, ids, targets, *, loss, config, device, pad_id, amp_dtype=None, 
         bar.close()
         if stop_checkpointing is not None:  # the fitted model runs (and pickles) as it was loaded
             stop_checkpointing()
+        torch.backends.mkldnn.enabled = onednn
         # Optimizer state is twice the model's size: drop it before returning.
         del optimizer, scheduler, scaler, net
     if best_state is not None:
