@@ -131,8 +131,8 @@ class TrainingConfig:
         Keep only each transformer layer's input in the forward pass and
         recompute the layer in the backward pass (transformers'
         ``activation_checkpointing_enable``, non-reentrant): activation memory
-        falls from every layer's intermediates to one layer's, for about a third
-        more compute. Dropout is replayed exactly, so the result is the same.
+        falls from every layer's intermediates to one layer's, for a second
+        forward pass of every layer. Dropout is replayed exactly, so the result is the same.
         Turned off again when training ends.
 
     Examples
