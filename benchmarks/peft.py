@@ -200,6 +200,11 @@ def mib(n_bytes):
     return f"{n_bytes / 2**20:.1f} MiB"
 
 
+def lower(ours, theirs):
+    """``"x% lower (ours vs theirs MiB)"`` for two memory figures in MiB."""
+    return f"{100 * (1 - ours / theirs):.1f}% lower ({ours:.0f} vs {theirs:.0f} MiB)"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-home", default=None,
@@ -308,7 +313,7 @@ def main(argv=None):
                 if result is not None:
                     smol[name] = result
                     print(f"SmolLM2 {name}: {result}", flush=True)
-            if len(smol) < 2 or "LoRA" not in smol or "full fine-tuning" not in smol:
+            if not {"full fine-tuning", "LoRA"} <= smol.keys():
                 smol, smol_reason = {}, "not in the runs file (--report-only)"
     else:
         smol_reason = "skipped (--skip-smollm)"
@@ -362,7 +367,6 @@ def main(argv=None):
         gap = 100 * (full["acc"] - lo["acc"])
         share = lo["trainable"] / lo["total"]
         rss_cut = 1 - lo["peak"] / full["peak"]
-        add_cut = 1 - lo["added"] / full["added"]
         size = lo["adapter"] / full["pickle"]
         lean, full_ckpt = by.get("LoRA" + CKPT), by.get("full fine-tuning" + CKPT)
         targets += [
@@ -371,8 +375,8 @@ def main(argv=None):
             ("LoRA trainable weights", f"{100 * share:.2f}%", "<= 2%", share <= 0.02),
             # LoRA drops the frozen weights' gradients and optimizer state, not the activations kept for the
             # backward pass; with activation checkpointing it drops those too: that is the memory-lean setting.
-            ("LoRA peak training RSS vs full (process), both keeping activations", f"{100 * rss_cut:.1f}% lower "
-             f"({lo['peak']:.0f} vs {full['peak']:.0f} MiB)", "" if lean else ">= 25% lower",
+            ("LoRA peak training RSS vs full (process), both keeping activations", lower(lo["peak"], full["peak"]),
+             "" if lean else ">= 25% lower",
              None if lean else rss_cut >= 0.25),
         ]
         if lean:
@@ -380,8 +384,7 @@ def main(argv=None):
             same = all(abs(a - b) < 1e-9 for a, b in zip(lean["accs"], lo["accs"]))
             targets += [
                 ("LoRA + activation checkpointing: peak training RSS vs full fine-tuning (process)",
-                 f"{100 * lean_cut:.1f}% lower ({lean['peak']:.0f} vs {full['peak']:.0f} MiB)", ">= 25% lower",
-                 lean_cut >= 0.25),
+                 lower(lean["peak"], full["peak"]), ">= 25% lower", lean_cut >= 0.25),
                 ("LoRA + activation checkpointing: accuracy per seed vs LoRA", "identical" if same else
                  f"{100 * (lean['acc'] - lo['acc']):+.2f} points (mean)", "", None),
                 ("LoRA + activation checkpointing: time per epoch vs LoRA / vs full fine-tuning",
@@ -389,11 +392,9 @@ def main(argv=None):
             ]
         if lean and full_ckpt:
             targets.append(("LoRA + activation checkpointing vs full fine-tuning + activation checkpointing: "
-                            "peak RSS", f"{100 * (1 - lean['peak'] / full_ckpt['peak']):.1f}% lower "
-                            f"({lean['peak']:.0f} vs {full_ckpt['peak']:.0f} MiB)", "", None))
+                            "peak RSS", lower(lean["peak"], full_ckpt["peak"]), "", None))
         targets += [
-            ("LoRA training RSS added over the loaded process vs full", f"{100 * add_cut:.1f}% lower "
-             f"({lo['added']:.0f} vs {full['added']:.0f} MiB)", "", None),
+            ("LoRA training RSS added over the loaded process vs full", lower(lo["added"], full["added"]), "", None),
             ("adapter-only pickle / full pickle", f"{mib(lo['adapter'])} / {mib(full['pickle'])} = {100 * size:.2f}%",
              "<= 5%", size <= 0.05),
         ]
@@ -401,11 +402,9 @@ def main(argv=None):
         lo, full = (by.get(f"{v}, MALLOC_MMAP_THRESHOLD_={threshold}") for v in ("LoRA", "full fine-tuning"))
         if threshold and lo and full:
             targets += [(f"with MALLOC_MMAP_THRESHOLD_={threshold}: LoRA peak RSS vs full (process)",
-                         f"{100 * (1 - lo['peak'] / full['peak']):.1f}% lower ({lo['peak']:.0f} vs "
-                         f"{full['peak']:.0f} MiB)", "", None),
+                         lower(lo["peak"], full["peak"]), "", None),
                         (f"with MALLOC_MMAP_THRESHOLD_={threshold}: LoRA training RSS added vs full",
-                         f"{100 * (1 - lo['added'] / full['added']):.1f}% lower ({lo['added']:.0f} vs "
-                         f"{full['added']:.0f} MiB)", "", None)]
+                         lower(lo["added"], full["added"]), "", None)]
     if "LP-FT + LoRA" in by and "full LP-FT" in by:
         gap = 100 * (by["full LP-FT"]["acc"] - by["LP-FT + LoRA"]["acc"])
         targets.append(("LP-FT + LoRA accuracy vs full LP-FT", f"{gap:+.2f} points below", "", None))
@@ -434,9 +433,8 @@ def main(argv=None):
                          f"| {r['train_add_mib']:.0f} MiB | {r['fit_s']:.0f} s |")
         for name in ("LoRA", "LoRA" + CKPT):
             if name in smol:
-                cut = 1 - smol[name]["peak_mib"] / full["peak_mib"]
-                targets.append((f"SmolLM2 {name} peak RSS vs full fine-tuning", f"{100 * cut:.1f}% lower "
-                                f"({smol[name]['peak_mib']:.0f} vs {full['peak_mib']:.0f} MiB)", "", None))
+                targets.append((f"SmolLM2 {name} peak RSS vs full fine-tuning",
+                                lower(smol[name]["peak_mib"], full["peak_mib"]), "", None))
     else:
         lines.append(f"Not run: {smol_reason}.")
 

@@ -1,6 +1,7 @@
 """activation_checkpointing= on the fine-tuned estimators: layers recomputed in backward, same result, off after fit."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def dropout_backbone(tmp_path_factory):
     from nlpipe.testing import make_tiny_backbone
 
     path = make_tiny_backbone(tmp_path_factory.mktemp("dropout") / "bert")
-    config_file = path / "config.json" if hasattr(path, "__truediv__") else f"{path}/config.json"
+    config_file = Path(path) / "config.json"
     with open(config_file) as fh:
         config = json.load(fh)
     config.update(hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.2)
@@ -116,7 +117,7 @@ def test_checkpointing_parameter_is_checked():
 
 def test_cpu_training_runs_without_onednn_and_restores_the_flag():
     # oneDNN's per-shape primitive cache fragments the heap under dynamic padding (see nlpipe/neural/_loop.py).
-    from nlpipe.neural import TrainingConfig, load_backbone, load_tokenizer, quiet_transformers, train
+    from nlpipe.neural import TrainingConfig, encode, load_backbone, load_tokenizer, quiet_transformers, train
     from nlpipe.testing import make_tiny_backbone
 
     tokenizer = load_tokenizer(make_tiny_backbone())
@@ -128,7 +129,7 @@ def test_cpu_training_runs_without_onednn_and_restores_the_flag():
         seen.append(torch.backends.mkldnn.enabled)
         return torch.nn.functional.cross_entropy(model(**batch).logits, target)
 
-    ids = [tokenizer(text)["input_ids"] for text in X[:8]]
+    ids = encode(tokenizer, X[:8], max_length=32)
     before = torch.backends.mkldnn.enabled
     train(model, ids, torch.tensor([int(label == "pos") for label in y[:8]]), loss=loss,
           config=TrainingConfig(epochs=1, batch_size=4), device=torch.device("cpu"), pad_id=tokenizer.pad_token_id)

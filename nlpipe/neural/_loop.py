@@ -414,6 +414,9 @@ def _checkpoint_activations(model):
     from transformers import PreTrainedModel
 
     found = [m for m in model.modules() if isinstance(m, PreTrainedModel) and m.supports_gradient_checkpointing]
+    # Enabling a model sets every layer under it: a backbone inside a task model needs no second pass.
+    inside = {id(sub) for m in found for sub in m.modules() if sub is not m}
+    found = [m for m in found if id(m) not in inside]
     if not found:
         raise ValueError(f"activation_checkpointing=True, but {type(model).__name__} holds no transformers model "
                          "that supports it; set activation_checkpointing=False.")
