@@ -101,3 +101,89 @@ def test_pair_similarity_loss_targets_and_repeats():
     labels = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     right_pos = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])  # all alike
     assert float(pair_similarity_loss(right_pos, torch.arange(3), labels)) == pytest.approx(0.5)
+
+
+def _lengths_batch(lengths, seed=0):
+    from nlpipe.neural import collate
+
+    rng = np.random.default_rng(seed)
+    return collate([rng.integers(5, 90, size=n).tolist() for n in lengths], pad_id=0, device="cpu")
+
+
+def test_trim_padding_gives_the_same_features_and_gradients_on_fewer_positions():
+    from nlpipe.neural import load_backbone, mean_pooled_features, quiet_transformers
+    from nlpipe.testing import make_tiny_backbone
+
+    with quiet_transformers(0):
+        model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2).eval()
+    batch = _lengths_batch([3, 40, 5, 38, 4, 6, 39, 2])  # two lengths apart: two groups
+    positions = []
+    hook = model.base_model.embeddings.register_forward_pre_hook(
+        lambda module, args, kwargs: positions.append(kwargs["input_ids"].numel()), with_kwargs=True)
+    features, grads = [], []
+    for trim in (False, True):
+        model.zero_grad()
+        features.append(mean_pooled_features(model, batch, trim_padding=trim))
+        (features[-1] * torch.linspace(-1, 1, features[-1].shape[1])).sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    hook.remove()
+    torch.testing.assert_close(features[1], features[0], atol=1e-5, rtol=1e-4)  # same rows, same order
+    assert len(grads[0]) == len(grads[1])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert positions[0] == 8 * 40 and len(positions) == 3 and sum(positions[1:]) < positions[0] / 1.5
+    # Rows of one length: nothing to gain, one call on the batch as it is.
+    positions.clear()
+    hook = model.base_model.embeddings.register_forward_pre_hook(
+        lambda module, args, kwargs: positions.append(kwargs["input_ids"].numel()), with_kwargs=True)
+    mean_pooled_features(model, _lengths_batch([20] * 6), trim_padding=True)
+    hook.remove()
+    assert positions == [6 * 20]
+
+
+def test_length_groups_is_the_cheapest_split():
+    import itertools
+
+    from nlpipe.neural import length_groups
+
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        lengths = rng.integers(1, 60, size=rng.integers(1, 9)).tolist()
+        mask = _lengths_batch(lengths, seed=trial)["attention_mask"]
+        cost = int(rng.integers(0, 80))
+        groups = length_groups(mask, call_cost=cost)
+        rows = np.concatenate([r.numpy() for r, _ in groups])
+        assert sorted(rows.tolist()) == list(range(len(lengths)))  # every row once
+        assert all(n == max(lengths[i] for i in r.tolist()) for r, n in groups)
+        found = sum(len(r) * n + cost for r, n in groups)
+        # Brute force: every split of the length-sorted rows into consecutive groups.
+        s = sorted(lengths)
+        best = min(sum((b - a) * s[b - 1] + cost for a, b in zip((0, *cuts), (*cuts, len(s))))
+                   for m in range(len(s)) for cuts in itertools.combinations(range(1, len(s)), m))
+        assert found == best
+    # Left padding (a 0 before a 1) is not trimmed from the right: no groups.
+    assert length_groups(torch.tensor([[0, 1, 1], [1, 1, 1]])) is None
+
+
+def test_contrastive_steps_run_the_encoder_on_length_groups(monkeypatch):
+    # Few-shot batches are random texts, not texts of one length: each step runs short and long texts apart.
+    import nlpipe.neural
+    from nlpipe.neural import mean_pooled_features
+
+    texts = [" ".join(["movie"] * n) for n in (2, 30, 3, 28, 2, 31, 4, 29)]
+    widths = []
+
+    def recording(model, batch, **kw):
+        if model.training:
+            hook = model.base_model.embeddings.register_forward_pre_hook(
+                lambda module, args, kwargs: widths.append(kwargs["input_ids"].shape[1]), with_kwargs=True)
+        try:
+            return mean_pooled_features(model, batch, **kw)
+        finally:
+            if model.training:
+                hook.remove()
+
+    monkeypatch.setattr(nlpipe.neural, "mean_pooled_features", recording)
+    _fewshot(n_iterations=2, batch_size=8).fit(texts, [0, 1] * 4)
+    # 2 steps of all 8 texts, each as 2 encoder calls: the short texts', then the long ones'.
+    assert len(widths) == 4 and widths[0] == widths[2] < widths[1] == widths[3]

@@ -141,7 +141,9 @@ class FewShotClassifier(TransformerClassifier):
     def _loss(self, neural, data):
         def loss(model, batch, target):
             self._require_unwrapped(model)
-            return neural.pair_similarity_loss(neural.mean_pooled_features(model, batch), target[:, 0], target[:, 1:])
+            # A batch is random texts (its pairs must be), not texts of one length: most of it would be padding.
+            features = neural.mean_pooled_features(model, batch, trim_padding=True)
+            return neural.pair_similarity_loss(features, target[:, 0], target[:, 1:])
 
         return loss
 

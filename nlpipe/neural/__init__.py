@@ -25,6 +25,7 @@ True
 
 from ._backbone import (
     autocast_dtype,
+    length_groups,
     load_backbone,
     load_tokenizer,
     mean_pool,
@@ -90,6 +91,7 @@ __all__ = [
     "load_generator",
     "magnitude_prune_linears",
     "is_sharded",
+    "length_groups",
     "load_backbone",
     "load_tokenizer",
     "lora_settings",
