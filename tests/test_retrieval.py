@@ -185,6 +185,19 @@ def test_hybrid_fusion_follows_its_weight(encoder):
     assert hybrid.predict(["quokkas marsupials Australia"])[0, 0] == len(DOCS)
 
 
+@pytest.mark.parametrize("fusion", ["blend", "rrf"])
+def test_hybrid_ranks_each_query_of_a_batch_as_alone(fusion):
+    # Queries whose BM25 matches differ in number (none at all for the last): each row is fused on its own.
+    queries = QUERIES + ["capital city of France and Japan", "zzz qqq"]
+    hybrid = HybridRetriever(dense=DenseRetriever(encoder=_lsa(4), verbose=0), fusion=fusion, k=4,
+                             verbose=0).fit(DOCS)
+    ids, scores = hybrid.retrieve(queries)
+    for i, query in enumerate(queries):
+        one_ids, one_scores = hybrid.retrieve([query])
+        assert list(one_ids[0]) == list(ids[i]) and np.allclose(one_scores[0], scores[i])
+    assert ids[:5, 0].tolist() == GOLD
+
+
 def test_hybrid_refuses_foreign_retrievers():
     with pytest.raises(TypeError, match="fuses nlpipe retrievers"):
         HybridRetriever(dense=FrozenEstimator(BM25Retriever(verbose=0).fit(DOCS)), verbose=0).fit(DOCS)

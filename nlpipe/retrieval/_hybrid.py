@@ -102,19 +102,20 @@ class HybridRetriever(BaseRetriever):
         scores = np.empty((len(queries), k), dtype=np.float32)
         for i in range(len(queries)):
             fused = {}
-            for (pos, val), share, retriever in zip(ranked, shares, (self.sparse_, self.dense_)):
+            for (all_pos, all_val), share, retriever in zip(ranked, shares, (self.sparse_, self.dense_)):
+                pos, val = all_pos[i], all_val[i]  # this query's row only: masking every row made a batch quadratic
                 if retriever._scores_matches:  # a score of 0 (no shared term) is no match, not a rank
-                    keep = val[i] > 0
-                    pos, val = pos[:, keep], val[:, keep]
-                if not pos.shape[1]:
+                    keep = val > 0
+                    pos, val = pos[keep], val[keep]
+                if not len(pos):
                     continue
                 if self.fusion == "rrf":
-                    contrib = share / (_RRF_K + 1 + np.arange(pos.shape[1]))
+                    contrib = share / (_RRF_K + 1 + np.arange(len(pos)))
                 else:
-                    v = val[i].astype(np.float64)
+                    v = val.astype(np.float64)
                     span = v.max() - v.min()
                     contrib = share * ((v - v.min()) / span if span > 0 else np.ones_like(v))
-                for p, c in zip(pos[i].tolist(), contrib.tolist()):
+                for p, c in zip(pos.tolist(), contrib.tolist()):
                     fused[p] = fused.get(p, 0.0) + c
             cand = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
             vals = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
