@@ -1,5 +1,7 @@
 """FewShotClassifier (issue #21, item 1): SetFit's contrastive tuning and head on nlpipe's training loop."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -103,6 +105,17 @@ def test_pair_similarity_loss_targets_and_repeats():
     assert float(pair_similarity_loss(right_pos, torch.arange(3), labels)) == pytest.approx(0.5)
 
 
+@contextlib.contextmanager
+def _encoder_inputs(model, record):
+    """Record the ``input_ids`` of every encoder call on ``model`` while the block runs."""
+    hook = model.base_model.embeddings.register_forward_pre_hook(
+        lambda module, args, kwargs: record.append(kwargs["input_ids"]), with_kwargs=True)
+    try:
+        yield record
+    finally:
+        hook.remove()
+
+
 def _lengths_batch(lengths, seed=0):
     from nlpipe.neural import collate
 
@@ -117,28 +130,23 @@ def test_trim_padding_gives_the_same_features_and_gradients_on_fewer_positions()
     with quiet_transformers(0):
         model = load_backbone(make_tiny_backbone(), "sequence-classification", num_labels=2).eval()
     batch = _lengths_batch([3, 40, 5, 38, 4, 6, 39, 2])  # two lengths apart: two groups
-    positions = []
-    hook = model.base_model.embeddings.register_forward_pre_hook(
-        lambda module, args, kwargs: positions.append(kwargs["input_ids"].numel()), with_kwargs=True)
     features, grads = [], []
-    for trim in (False, True):
-        model.zero_grad()
-        features.append(mean_pooled_features(model, batch, trim_padding=trim))
-        (features[-1] * torch.linspace(-1, 1, features[-1].shape[1])).sum().backward()
-        grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
-    hook.remove()
+    with _encoder_inputs(model, []) as calls:
+        for trim in (False, True):
+            model.zero_grad()
+            features.append(mean_pooled_features(model, batch, trim_padding=trim))
+            (features[-1] * torch.linspace(-1, 1, features[-1].shape[1])).sum().backward()
+            grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    positions = [ids.numel() for ids in calls]
     torch.testing.assert_close(features[1], features[0], atol=1e-5, rtol=1e-4)  # same rows, same order
     assert len(grads[0]) == len(grads[1])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
     assert positions[0] == 8 * 40 and len(positions) == 3 and sum(positions[1:]) < positions[0] / 1.5
     # Rows of one length: nothing to gain, one call on the batch as it is.
-    positions.clear()
-    hook = model.base_model.embeddings.register_forward_pre_hook(
-        lambda module, args, kwargs: positions.append(kwargs["input_ids"].numel()), with_kwargs=True)
-    mean_pooled_features(model, _lengths_batch([20] * 6), trim_padding=True)
-    hook.remove()
-    assert positions == [6 * 20]
+    with _encoder_inputs(model, []) as calls:
+        mean_pooled_features(model, _lengths_batch([20] * 6), trim_padding=True)
+    assert [ids.numel() for ids in calls] == [6 * 20]
 
 
 def test_length_groups_is_the_cheapest_split():
@@ -171,19 +179,16 @@ def test_contrastive_steps_run_the_encoder_on_length_groups(monkeypatch):
     from nlpipe.neural import mean_pooled_features
 
     texts = [" ".join(["movie"] * n) for n in (2, 30, 3, 28, 2, 31, 4, 29)]
-    widths = []
+    calls = []
 
     def recording(model, batch, **kw):
-        if model.training:
-            hook = model.base_model.embeddings.register_forward_pre_hook(
-                lambda module, args, kwargs: widths.append(kwargs["input_ids"].shape[1]), with_kwargs=True)
-        try:
+        if not model.training:  # the head's inference pass after the contrastive steps
             return mean_pooled_features(model, batch, **kw)
-        finally:
-            if model.training:
-                hook.remove()
+        with _encoder_inputs(model, calls):
+            return mean_pooled_features(model, batch, **kw)
 
     monkeypatch.setattr(nlpipe.neural, "mean_pooled_features", recording)
     _fewshot(n_iterations=2, batch_size=8).fit(texts, [0, 1] * 4)
+    widths = [ids.shape[1] for ids in calls]
     # 2 steps of all 8 texts, each as 2 encoder calls: the short texts', then the long ones'.
     assert len(widths) == 4 and widths[0] == widths[2] < widths[1] == widths[3]
